@@ -1,0 +1,3 @@
+"""CLI commands: preview (registered on the shared app)."""
+
+from __future__ import annotations
