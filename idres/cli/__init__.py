@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typer._click.exceptions import ClickException as TyperClickException
 
 # Command modules register their commands on `app` when imported.
 from idres.cli import aws as _aws  # noqa: F401
@@ -27,7 +28,7 @@ __all__ = ["app", "main"]
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI with `argv` (default: sys.argv[1:]); return the exit status."""
     try:
-        app(args=argv, prog_name="idres", standalone_mode=False)
+        code = app(args=argv, prog_name="idres", standalone_mode=False)
     except IdresError as exc:
         for problem in getattr(exc, "problems", ()) or [str(exc)]:
             err_console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
@@ -40,14 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        raise
-    return 0
+    except TyperClickException as exc:  # usage errors (standalone_mode=False lets them through)
+        exc.show()
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
