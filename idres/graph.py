@@ -47,6 +47,69 @@ def component_sizes(labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return counts[labels]
 
 
+def _dedupe(
+    a: npt.NDArray[np.int64],
+    b: npt.NDArray[np.int64],
+    w: npt.NDArray[np.float64],
+    *,
+    keep_max: bool,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Undirected links as (lo, hi, w), one per node pair, keeping the max (or min) weight."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    order = np.lexsort((-w if keep_max else w, hi, lo))
+    lo, hi, w = lo[order], hi[order], w[order]
+    first = np.ones(lo.size, dtype=bool)
+    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
+    keep = first & (lo != hi)
+    return lo[keep], hi[keep], w[keep]
+
+
+def spanning_forest(
+    n: int, a: npt.ArrayLike, b: npt.ArrayLike, weight: npt.ArrayLike, *, maximum: bool = False
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Minimum (or maximum) spanning forest of the links, as parallel arrays ``(a, b, weight)``.
+
+    Only forest links matter for connectivity under any weight threshold: the components of the
+    forest links with weight <= t (>= t for a maximum forest) equal those of all links, so level
+    and score thresholds are answered from far fewer links.
+
+    >>> fa, fb, fw = spanning_forest(3, [0, 1, 0], [1, 2, 2], [1, 1, 2])
+    >>> sorted(zip(fa.tolist(), fb.tolist(), fw.tolist()))
+    [(0, 1, 1.0), (1, 2, 1.0)]
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    w = np.asarray(weight, dtype=np.float64)
+    if a.size == 0:
+        return a, b, w
+    lo, hi, w = _dedupe(a, b, w, keep_max=maximum)
+    # scipy needs strictly positive weights (zeros mean "no edge"): shift into [1, 2 + range].
+    shifted = (w.max() - w) + 1.0 if maximum else (w - w.min()) + 1.0
+    graph = coo_matrix((shifted, (lo, hi)), shape=(n, n)).tocsr()
+    tree = minimum_spanning_tree(graph).tocoo()
+    ta = np.minimum(tree.row, tree.col).astype(np.int64)
+    tb = np.maximum(tree.row, tree.col).astype(np.int64)
+    # Look the exact original weights up (undoing the shift would add rounding error).
+    exact = coo_matrix((w, (lo, hi)), shape=(n, n)).tocsr()
+    return ta, tb, np.asarray(exact[ta, tb]).ravel().astype(np.float64)
+
+
+def group_max(
+    labels: npt.ArrayLike, a: npt.ArrayLike, value: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """For each node, the maximum `value` over the links ``a`` of its component (NaN if none).
+
+    >>> group_max(np.array([0, 0, 2]), [0], [3.0]).tolist()
+    [3.0, 3.0, nan]
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    out = np.full(labels.size, -np.inf)
+    np.maximum.at(out, labels[np.asarray(a, dtype=np.int64)], np.asarray(value, dtype=np.float64))
+    res = out[labels]
+    res[~np.isfinite(res)] = np.nan
+    return res
+
+
 def bottleneck_scores(
     n: int, a: npt.ArrayLike, b: npt.ArrayLike, score: npt.ArrayLike, labels: npt.ArrayLike
 ) -> npt.NDArray[np.float64]:
@@ -58,26 +121,13 @@ def bottleneck_scores(
     >>> bottleneck_scores(4, [0, 1, 0], [1, 2, 2], [0.9, 0.6, 0.7], lab).tolist()[:3]
     [0.7, 0.7, 0.7]
     """
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    w = np.asarray(score, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     out = np.full(n, np.nan)
-    if a.size == 0:
+    fa, _, fw = spanning_forest(n, a, b, score, maximum=True)
+    if fa.size == 0:
         return out
-    # Maximum spanning tree = minimum spanning tree of (2 - w) (strictly positive weights).
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    # Keep the strongest of duplicate links (a sparse matrix would sum them).
-    order = np.lexsort((-w, hi, lo))
-    lo, hi, w = lo[order], hi[order], w[order]
-    first = np.ones(lo.size, dtype=bool)
-    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    lo, hi, w = lo[first], hi[first], w[first]
-    mst = minimum_spanning_tree(coo_matrix((2.0 - w, (lo, hi)), shape=(n, n)).tocsr()).tocoo()
-    tree_w = 2.0 - mst.data
-    group = labels[mst.row]
     weakest = np.full(n, np.inf)
-    np.minimum.at(weakest, group, tree_w)
+    np.minimum.at(weakest, labels[fa], fw)
     has = np.isfinite(weakest[labels])
     out[has] = weakest[labels][has]
     return out

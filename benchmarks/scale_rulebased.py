@@ -1,0 +1,170 @@
+"""Scale run of the rule-based preview: 100k, 1M, 10M profiles, stage timings, peak RSS, floor ratio.
+
+Each measurement runs in a fresh subprocess (so peak RSS is that run's own) and is repeated; the
+table reports medians. The *floor* is the least any rule-based preview must do on the same file:
+read the Parquet, one Polars group-by per level on the raw columns, scipy components — no
+normalization, no sub-type combinations, no merging, nothing written. idres / floor is the
+overhead ratio (target ≤ 2.5), measured in the same run so machine noise cancels.
+
+    .venv/bin/python -m benchmarks.scale_rulebased --sizes 100000 1000000 10000000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+CONFIG = {
+    "DomainName": "scale",
+    "RuleBasedMatching": {
+        "Enabled": True,
+        "MatchingRules": [
+            {"Rule": ["EmailAddress"]},
+            {"Rule": ["PhoneNumber", "LastName"]},
+            {"Rule": ["FirstName", "LastName", "BirthDate"]},
+            {"Rule": ["Address.Address", "Address.PostalCode", "LastName"]},
+            {"Rule": ["FirstName", "LastName", "Address.City"]},
+        ],
+        "MaxAllowedRuleLevelForMerging": 2,
+        "AttributeTypesSelector": {
+            "AttributeMatchingModel": "MANY_TO_MANY",
+            "EmailAddress": ["EmailAddress", "PersonalEmailAddress", "BusinessEmailAddress"],
+            "PhoneNumber": ["PhoneNumber", "MobilePhoneNumber", "HomePhoneNumber"],
+            "Address": ["Address"],
+        },
+        "ConflictResolution": {"ConflictResolvingModel": "RECENCY"},
+    },
+}
+FLOOR_LEVELS = [
+    ["EmailAddress"],
+    ["PhoneNumber", "LastName"],
+    ["FirstName", "LastName", "BirthDate"],
+    ["Address.Address1", "Address.PostalCode", "LastName"],
+    ["FirstName", "LastName", "Address.City"],
+]
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_idres(parquet: str, out: str) -> dict:
+    """Read Parquet → rule-based preview → results folder (merged profiles included) written."""
+    from idres.config import parse_domain
+    from idres.pipeline import preview
+    from idres.profiles import read_profiles
+    from idres.results import write_results
+
+    t0 = time.perf_counter()
+    profiles = read_profiles(parquet)
+    t_read = time.perf_counter() - t0
+    result = preview(parse_domain(CONFIG), profiles)
+    t_run = time.perf_counter() - t0 - t_read
+    t1 = time.perf_counter()
+    write_results(result, out, force=True)
+    t_write = time.perf_counter() - t1
+    rb = result.rule_based
+    return {
+        "total": time.perf_counter() - t0,
+        "read": t_read,
+        "run": t_run,
+        "write": t_write,
+        "stages": rb.timings,
+        "groups": rb.summary["MatchGroups"],
+        "merged": rb.summary["ProfilesInMergeGroups"],
+        "peak_mb": _peak_mb(),
+    }
+
+
+def run_floor(parquet: str) -> dict:
+    """One group-by per level on raw columns + scipy components; nothing else."""
+    from idres.graph import components
+
+    t0 = time.perf_counter()
+    cols = sorted({c for lv in FLOOR_LEVELS for c in lv})
+    frame = pl.read_parquet(parquet, columns=cols).with_row_index("__row")
+    parts = [
+        frame.lazy()
+        .select("__row", *lv)
+        .drop_nulls(lv)
+        .with_columns(pl.col("__row").min().over(lv).alias("__a"))
+        .filter(pl.col("__row") != pl.col("__a"))
+        .select("__a", "__row")
+        for lv in FLOOR_LEVELS
+    ]
+    edges = pl.concat(pl.collect_all(parts))
+    labels = components(frame.height, edges["__a"].to_numpy(), edges["__row"].to_numpy())
+    return {
+        "total": time.perf_counter() - t0,
+        "groups": int(np.unique(labels).size),
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _child(kind: str, parquet: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "benchmarks.scale_rulebased", "--child", kind, parquet, tmp]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "idres-bench"))
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "PARQUET", "OUT"))
+    args = parser.parse_args()
+    if args.child:
+        kind, parquet, out = args.child
+        res = run_idres(parquet, out + "/res") if kind == "idres" else run_floor(parquet)
+        print(json.dumps(res))
+        return
+    from benchmarks.data import make_profiles
+
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    print(
+        "| profiles | idres s (median) | floor s (median) | idres / floor | peak RSS GB | "
+        "match groups | profiles merged | stages (median s) |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    for n in args.sizes:
+        parquet = data_dir / f"profiles-{n}.parquet"
+        if not parquet.exists():
+            make_profiles(n, seed=0).write_parquet(parquet)
+        runs, floors = [], []
+        for _ in range(args.repeat):  # interleave so both see the same machine load
+            floors.append(_child("floor", str(parquet)))
+            runs.append(_child("idres", str(parquet)))
+        idres_s = statistics.median(r["total"] for r in runs)
+        floor_s = statistics.median(f["total"] for f in floors)
+        ratios = statistics.median(
+            r["total"] / f["total"] for r, f in zip(runs, floors, strict=True)
+        )
+        stages = {
+            k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in runs[0]["stages"]
+        }
+        stages["read"] = statistics.median(r["read"] for r in runs)
+        stages["write"] = statistics.median(r["write"] for r in runs)
+        stage_txt = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+        print(
+            f"| {n:,} | {idres_s:.1f} | {floor_s:.1f} | {ratios:.2f} | "
+            f"{max(r['peak_mb'] for r in runs) / 1024:.1f} | {runs[0]['groups']:,} | "
+            f"{runs[0]['merged']:,} | {stage_txt} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

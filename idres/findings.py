@@ -1,0 +1,130 @@
+"""Run summaries and risk findings: what a user must see before merges that cannot be undone.
+
+Risk findings [choice]: (1) *large groups*, match groups with more than ``max_group_size``
+profiles (default 50), each with the key values that bind most of it; (2) *hub values*, rule keys
+shared by ``hub_limit`` (default 20) or more profiles that the 500-profile low-cardinality guard
+does not skip — a placeholder e-mail on 300 profiles chains 300 customers into one group, and AWS
+would not stop it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+if TYPE_CHECKING:
+    from idres.rules import LevelPlan
+
+TOP_GROUPS = 10
+TOP_KEYS_PER_GROUP = 5
+TOP_HUBS = 25
+
+
+def _key_groups(keys: pl.DataFrame, links: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """Each key group with the MatchId of the match group it lies in."""
+    anchors = links.select("RuleLevel", "KeyId", "ProfileIdA").unique(["RuleLevel", "KeyId"])
+    return keys.join(anchors, on=["RuleLevel", "KeyId"], how="left").join(
+        groups.select("ProfileId", "MatchId"),
+        left_on="ProfileIdA",
+        right_on="ProfileId",
+        how="left",
+    )
+
+
+def rule_based_summary(
+    *,
+    profiles_reviewed: int,
+    groups: pl.DataFrame,
+    keys: pl.DataFrame,
+    links: pl.DataFrame,
+    dead_letters: pl.DataFrame,
+    plans: Sequence[LevelPlan],
+    max_merging_level: int | None,
+    max_group_size: int,
+    hub_limit: int,
+    missing_attributes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The rule-based run summary as plain JSON-ready data (counts, per level, largest, risks)."""
+    sizes = (
+        groups.group_by("MatchId")
+        .agg(pl.len().alias("Profiles"), pl.col("RuleLevel").first())
+        .sort(["Profiles", "MatchId"], descending=[True, False])
+    )
+    per_level = sizes.group_by("RuleLevel").agg(
+        pl.len().alias("groups"), pl.col("Profiles").sum().alias("profiles")
+    )
+    level_rows = {r["RuleLevel"]: r for r in per_level.iter_rows(named=True)}  # at most 15 rows
+    merged = groups.filter(pl.col("MergeGroupId").is_not_null())
+    merge_groups = merged.get_column("MergeGroupId").n_unique() if merged.height else 0
+    keyed = _key_groups(keys, links, groups)
+
+    def binding(match_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        top = (
+            keyed.filter(pl.col("MatchId").is_in(pl.Series(match_ids, dtype=pl.String).implode()))
+            .sort(["Profiles", "RuleLevel", "KeyId"], descending=[True, False, False])
+            .group_by("MatchId", maintain_order=True)
+            .head(TOP_KEYS_PER_GROUP)
+        )
+        out: dict[str, list[dict[str, Any]]] = {m: [] for m in match_ids}
+        for r in top.iter_rows(named=True):
+            out[r["MatchId"]].append(
+                {"RuleLevel": r["RuleLevel"], "Key": r["Key"], "Profiles": r["Profiles"]}
+            )
+        return out
+
+    largest = sizes.head(TOP_GROUPS)
+    large = sizes.filter(pl.col("Profiles") > max_group_size)
+    bound = binding(sorted(set(largest.get_column("MatchId")) | set(large.get_column("MatchId"))))
+    hubs = keyed.filter(pl.col("Profiles") >= hub_limit).sort(
+        ["Profiles", "RuleLevel", "KeyId"], descending=[True, False, False]
+    )
+    dlq = dead_letters.group_by("RuleLevel").agg(pl.len().alias("n")).sort("RuleLevel")
+    return {
+        "ProfilesReviewed": profiles_reviewed,
+        "MatchGroups": sizes.height,
+        "ProfilesInMatchGroups": groups.height,
+        "MergeGroups": merge_groups,
+        "ProfilesInMergeGroups": merged.height,
+        "ProfilesAbsorbed": merged.height - merge_groups,
+        "ProfilesAfterMerge": profiles_reviewed - (merged.height - merge_groups),
+        "MaxAllowedRuleLevelForMerging": max_merging_level,
+        "Levels": [
+            {
+                "RuleLevel": p.level,
+                "Rule": list(p.attributes),
+                "Merges": max_merging_level is not None and p.level <= max_merging_level,
+                "MatchGroups": int(level_rows.get(p.level, {}).get("groups", 0)),
+                "Profiles": int(level_rows.get(p.level, {}).get("profiles", 0)),
+                "KeyGroups": int((keys.get_column("RuleLevel") == p.level).sum()),
+                "DeadLetters": int(
+                    dlq.filter(pl.col("RuleLevel") == p.level).get_column("n").sum()
+                ),
+            }
+            for p in plans
+        ],
+        "DeadLetters": dead_letters.height,
+        "LargestGroups": [
+            {**r, "BindingKeys": bound.get(r["MatchId"], [])} for r in largest.iter_rows(named=True)
+        ],
+        "Risks": {
+            "MaxGroupSize": max_group_size,
+            "LargeGroups": [
+                {**r, "BindingKeys": bound.get(r["MatchId"], [])}
+                for r in large.iter_rows(named=True)
+            ],
+            "HubLimit": hub_limit,
+            "HubValueCount": hubs.height,
+            "HubValues": [
+                {
+                    "RuleLevel": r["RuleLevel"],
+                    "Key": r["Key"],
+                    "Profiles": r["Profiles"],
+                    "MatchId": r["MatchId"],
+                }
+                for r in hubs.head(TOP_HUBS).iter_rows(named=True)
+            ],
+            "AttributesAbsent": list(missing_attributes),
+        },
+    }

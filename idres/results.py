@@ -1,0 +1,245 @@
+"""The result of a preview, its results folder, and the AWS-shaped answers read from it.
+
+One :class:`PreviewResult` carries what a run produced, so the CLI, the Python API, the evaluator and
+the report all read the same thing. :func:`write_results` lays it out as docs/DESIGN.md describes
+(built beside the target and swapped in when complete); :class:`ResultsFolder` reads a folder back
+and answers ListRuleBasedMatches / GetSimilarProfiles / GetMatches questions and explanations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from idres import schema
+from idres.atomic import atomic_dir
+from idres.errors import Problem, ResultsError
+
+if TYPE_CHECKING:
+    from idres.config import DomainConfig
+    from idres.rulebased import RuleBasedResult
+
+RULE_BASED = "rule-based"
+ML = "ml"
+JOBS = (RULE_BASED, ML)
+MATCH_TYPE = {RULE_BASED: "RULE_BASED_MATCHING", ML: "ML_BASED_MATCHING"}
+
+
+def profile_ids_digest(profile_ids: pl.Series) -> str:
+    """SHA-256 of the sorted ProfileIds joined by newlines: identifies a profile set.
+
+    >>> profile_ids_digest(pl.Series(["b", "a"])) == profile_ids_digest(pl.Series(["a", "b"]))
+    True
+    """
+    joined = "\n".join(profile_ids.sort().to_list())
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class PreviewResult:
+    """What one preview run produced (either job may be absent when not enabled)."""
+
+    config: DomainConfig
+    profile_count: int
+    profile_ids_sha256: str
+    rule_based: RuleBasedResult | None = None
+    ml: Any | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Both jobs' summaries, keyed by job name."""
+        out: dict[str, Any] = {}
+        if self.rule_based is not None:
+            out[RULE_BASED] = self.rule_based.summary
+        if self.ml is not None:
+            out[ML] = self.ml.summary
+        return out
+
+
+def _dump(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", "utf-8")
+
+
+def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
+    """One match group a row: MatchId, ProfileIds (sorted), RuleLevel or ConfidenceScore."""
+    extra = [pl.col(score_col).first()] if score_col else []
+    return (
+        groups.sort("ProfileId")
+        .group_by("MatchId", maintain_order=False)
+        .agg(pl.col("ProfileId").alias("ProfileIds"), *extra)
+        .sort("MatchId")
+    )
+
+
+def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
+    """Write the rule-based job's files into `folder` (which must exist)."""
+    from idres.merge import merged_nested
+
+    result.links.write_parquet(folder / "links.parquet")
+    result.keys.write_parquet(folder / "keys.parquet")
+    result.groups.write_parquet(folder / "groups.parquet")
+    _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
+    result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
+    if result.merge is not None:
+        result.merge.merged.write_parquet(folder / "merged-profiles.parquet")
+        nested = merged_nested(result.merge)
+        with (folder / "merged-profiles.jsonl").open("w", encoding="utf-8") as fh:
+            if isinstance(nested, pl.DataFrame):
+                nested.write_ndjson(fh)
+            else:
+                for record in nested:
+                    fh.write(json.dumps(record, default=str) + "\n")
+    _dump(folder / "merge-plan.json", {"Requests": result.merge_plan})
+    _dump(folder / "summary.json", result.summary)
+    _dump(folder / "timings.json", result.timings)
+
+
+def write_results(result: PreviewResult, out_dir: str | Path, *, force: bool = False) -> Path:
+    """Write a results folder atomically; refuse a non-empty `out_dir` unless `force`."""
+    with atomic_dir(out_dir, force=force) as tmp:
+        manifest = {
+            "idres_version": _version(),
+            "DomainName": result.config.DomainName,
+            "profile_count": result.profile_count,
+            "profile_ids_sha256": result.profile_ids_sha256,
+            "jobs": [j for j, r in ((RULE_BASED, result.rule_based), (ML, result.ml)) if r],
+            "inputs": result.inputs,
+            "config": result.config.to_aws_json(),
+        }
+        _dump(tmp / "manifest.json", manifest)
+        _dump(tmp / "summary.json", result.summary)
+        if result.rule_based is not None:
+            (tmp / RULE_BASED).mkdir()
+            write_rule_based(result.rule_based, tmp / RULE_BASED)
+        if result.ml is not None:
+            (tmp / ML).mkdir()
+            result.ml.write(tmp / ML)
+    return Path(out_dir)
+
+
+def _version() -> str:
+    from idres import __version__
+
+    return __version__
+
+
+class ResultsFolder:
+    """A results folder read back: the AWS-shaped answers and explanations.
+
+    Files are read when first needed; every missing file is a :class:`ResultsError` naming it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        if not (self.path / "manifest.json").is_file():
+            raise ResultsError(
+                Problem(str(self.path), "", "not an idres results folder (no manifest.json)")
+            )
+        self.manifest: dict[str, Any] = json.loads((self.path / "manifest.json").read_text())
+
+    @property
+    def jobs(self) -> list[str]:
+        """Jobs present in the folder."""
+        return [j for j in JOBS if (self.path / j).is_dir()]
+
+    def file(self, job: str, name: str) -> Path:
+        """Path of one result file, or a clear error when the job or file is absent."""
+        path = self.path / job / name
+        if not path.exists():
+            present = ", ".join(self.jobs) or "none"
+            raise ResultsError(Problem(str(path), "", f"missing (jobs in this folder: {present})"))
+        return path
+
+    def groups(self, job: str) -> pl.DataFrame:
+        """The job's groups table (one row per profile in a match group)."""
+        return pl.read_parquet(self.file(job, "groups.parquet"))
+
+    def default_job(self, job: str | None) -> str:
+        """`job` if given, else the only job present, else rule-based."""
+        if job:
+            if job not in JOBS:
+                raise ResultsError(Problem(None, "--job", f"must be one of {JOBS} (got {job!r})"))
+            return job
+        return self.jobs[0] if len(self.jobs) == 1 else RULE_BASED
+
+    def list_matches(self, job: str = RULE_BASED) -> dict[str, Any]:
+        """ListRuleBasedMatches: ``{"MatchIds": [...]}`` (sorted)."""
+        ids = self.groups(job).get_column("MatchId").unique().sort().to_list()
+        return {"MatchIds": ids}
+
+    def similar(
+        self, job: str, *, profile_id: str | None = None, match_id: str | None = None
+    ) -> dict[str, Any]:
+        """GetSimilarProfiles by ``_profileId`` or ``_matchId`` (exactly one must be given)."""
+        if (profile_id is None) == (match_id is None):
+            raise ResultsError(Problem(None, "", "give exactly one of --profile-id or --match-id"))
+        groups = self.groups(job)
+        if profile_id is not None:
+            hit = groups.filter(pl.col("ProfileId") == profile_id)
+            if hit.is_empty():
+                raise ResultsError(
+                    Problem(
+                        str(self.path),
+                        "_profileId",
+                        f"profile {profile_id!r} is in no {job} match group "
+                        f"(it matched nothing, or is not in the profile set of this run)",
+                    )
+                )
+            match_id = hit.item(0, "MatchId")
+        members = groups.filter(pl.col("MatchId") == match_id).sort("ProfileId")
+        if members.is_empty():
+            raise ResultsError(
+                Problem(
+                    str(self.path), "_matchId", f"no {job} match group has MatchId {match_id!r}"
+                )
+            )
+        out: dict[str, Any] = {
+            "ProfileIds": members.get_column("ProfileId").to_list(),
+            "MatchId": match_id,
+            "MatchType": MATCH_TYPE[job],
+        }
+        if "RuleLevel" in members.columns:
+            out["RuleLevel"] = int(members.item(0, "RuleLevel"))
+        if "ConfidenceScore" in members.columns:
+            out["ConfidenceScore"] = float(members.item(0, "ConfidenceScore"))
+        return out
+
+    def explain(self, match_id: str) -> dict[str, Any]:
+        """Explain a rule-based match group: its links (pair, level, key values) and bridges."""
+        from idres.explain import explain_group
+
+        groups = self.groups(RULE_BASED)
+        members = groups.filter(pl.col("MatchId") == match_id)
+        if members.is_empty():
+            raise ResultsError(
+                Problem(
+                    str(self.path),
+                    "_matchId",
+                    f"no rule-based match group has MatchId {match_id!r}",
+                )
+            )
+        links = pl.read_parquet(self.file(RULE_BASED, "links.parquet"))
+        keys = pl.read_parquet(self.file(RULE_BASED, "keys.parquet"))
+        return explain_group(members, links, keys)
+
+    def summary(self) -> dict[str, Any]:
+        """The run summary (both jobs)."""
+        return json.loads((self.path / "summary.json").read_text())
+
+
+__all__ = [
+    "JOBS",
+    "ML",
+    "RULE_BASED",
+    "PreviewResult",
+    "ResultsFolder",
+    "profile_ids_digest",
+    "schema",
+    "write_results",
+]

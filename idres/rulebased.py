@@ -1,0 +1,258 @@
+"""The rule-based job: normalize → rule keys → links → groups → merges, as one stage function.
+
+:func:`run_rule_based` turns a profile table and a ``RuleBasedMatching`` config into a
+:class:`RuleBasedResult` (match groups with their RuleLevel, merge groups, merged profiles, the merge
+plan, dead letters and risk findings). Groups come from a minimum spanning forest over the links
+weighted by rule level: the forest's links of level ≤ L connect exactly what all links of level ≤ L
+connect, so a group's RuleLevel is its forest's largest level and merge groups are the forest's
+components at MaxAllowedRuleLevelForMerging.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+from idres import graph, schema
+from idres.ids import group_ids
+from idres.rules import (
+    DEFAULT_LOW_CARDINALITY_LIMIT,
+    ROW,
+    plan_levels,
+    raw_columns,
+    required_columns,
+    rule_links,
+)
+
+if TYPE_CHECKING:
+    from idres.config import RuleBasedMatching
+    from idres.merge import MergeOutcome
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_GROUP_SIZE = 50
+DEFAULT_HUB_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class RuleBasedOptions:
+    """Knobs of the rule-based preview that AWS does not expose (all documented choices)."""
+
+    low_cardinality_limit: int = DEFAULT_LOW_CARDINALITY_LIMIT
+    max_group_size: int = DEFAULT_MAX_GROUP_SIZE
+    hub_limit: int = DEFAULT_HUB_LIMIT
+    normalization: str = "standard"
+
+
+@dataclass(frozen=True)
+class RuleBasedResult:
+    """Everything the rule-based job produced, with ProfileIds (not row indices).
+
+    links: ProfileIdA, ProfileIdB, RuleLevel, KeyId (star links of each key group);
+    keys: RuleLevel, KeyId, Key, Profiles; groups: ProfileId, MatchId, RuleLevel, MergeGroupId
+    (profiles in match groups of two or more only); dead_letters: ProfileId, RuleLevel, Message.
+    """
+
+    links: pl.DataFrame
+    keys: pl.DataFrame
+    groups: pl.DataFrame
+    dead_letters: pl.DataFrame
+    merge: MergeOutcome | None
+    merge_plan: list[dict[str, Any]]
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _timed(timings: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    out = step()
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+    return out
+
+
+def assign_groups(
+    n: int, a: np.ndarray, b: np.ndarray, level: np.ndarray, *, max_merging_level: int | None
+) -> pl.DataFrame:
+    """Match groups, their RuleLevel and merge groups of rows ``0..n-1`` from leveled links.
+
+    Returns ``__row``, ``__group`` (smallest row of the match group), ``RuleLevel`` and
+    ``__merge`` (smallest row of the merge group, null when the profile merges with nobody), for
+    rows in match groups of two or more.
+
+    >>> assign_groups(4, np.array([0, 1]), np.array([1, 2]), np.array([1, 2]),
+    ...               max_merging_level=1).rows()
+    [(0, 0, 2, 0), (1, 0, 2, 0), (2, 0, 2, None)]
+    """
+    fa, fb, fw = graph.spanning_forest(n, a, b, level)
+    labels = graph.components(n, fa, fb)
+    sizes = graph.component_sizes(labels)
+    group_level = graph.group_max(labels, fa, fw)
+    if max_merging_level is not None:
+        keep = fw <= max_merging_level
+        merge_labels = graph.components(n, fa[keep], fb[keep])
+        merge_sizes = graph.component_sizes(merge_labels)
+    else:
+        merge_labels = np.arange(n)
+        merge_sizes = np.ones(n, dtype=np.int64)
+    rows = np.flatnonzero(sizes >= 2)
+    merge = np.where(merge_sizes[rows] >= 2, merge_labels[rows], -1)
+    return pl.DataFrame(
+        {
+            ROW: rows.astype(np.uint32),
+            "__group": labels[rows].astype(np.uint32),
+            "RuleLevel": group_level[rows].astype(np.int32),
+            "__merge": merge.astype(np.int64),
+        }
+    ).with_columns(
+        pl.when(pl.col("__merge") >= 0).then(pl.col("__merge").cast(pl.UInt32)).alias("__merge")
+    )
+
+
+def _ensure_columns(profiles: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, list[str]]:
+    missing = [c for c in columns if c not in profiles.columns]
+    if missing:
+        profiles = profiles.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
+    return profiles, missing
+
+
+def run_rule_based(
+    profiles: pl.DataFrame,
+    rules: RuleBasedMatching,
+    *,
+    domain_name: str = "preview",
+    options: RuleBasedOptions | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> RuleBasedResult:
+    """Run the rule-based identity resolution job on a canonical profile table.
+
+    Rows are worked on in ProfileId order (as :func:`idres.profiles.read_profiles` returns them;
+    any other order is sorted first), so results do not depend on the input's row order.
+    """
+    from idres.merge import merge_plan, merge_profiles
+    from idres.normalize import normalize
+
+    opts = options or RuleBasedOptions()
+    if not profiles.get_column(schema.PROFILE_ID).is_sorted():
+        profiles = profiles.sort(schema.PROFILE_ID)  # row index = rank of ProfileId
+    timings: dict[str, float] = {}
+    step = on_step or (lambda _name: None)
+    plans = plan_levels(rules)
+    needed = raw_columns(plans)
+    targets = [c.removeprefix(schema.NORM_PREFIX) for c in required_columns(plans)]
+    work, missing = _ensure_columns(
+        profiles.select([c for c in needed if c in profiles.columns]), needed
+    )
+    if missing:
+        log.warning("rule attributes absent from every profile (never match): %s", missing)
+
+    step("normalizing")
+    normalized = _timed(
+        timings,
+        "normalize",
+        lambda: normalize(work, mode=opts.normalization, columns=targets),  # type: ignore[arg-type]
+    )
+    step("building rule keys")
+    rl = _timed(
+        timings,
+        "rule keys",
+        lambda: rule_links(normalized, plans, low_cardinality_limit=opts.low_cardinality_limit),
+    )
+    step("grouping")
+    n = profiles.height
+    ids = profiles.get_column(schema.PROFILE_ID)
+    assigned = _timed(
+        timings,
+        "groups",
+        lambda: assign_groups(
+            n,
+            rl.links.get_column("a").to_numpy(),
+            rl.links.get_column("b").to_numpy(),
+            rl.links.get_column("RuleLevel").to_numpy(),
+            max_merging_level=rules.max_merging_level,
+        ),
+    )
+
+    def _groups() -> pl.DataFrame:
+        with_ids = assigned.with_columns(ids.gather(assigned.get_column(ROW)).alias("ProfileId"))
+        match_ids = group_ids(with_ids, "__group")
+        merge_ids = group_ids(with_ids.filter(pl.col("__merge").is_not_null()), "__merge")
+        return (
+            with_ids.join(match_ids.rename({"__id": "MatchId"}), on="__group", how="left")
+            .join(
+                merge_ids.rename({"__id": "MergeGroupId"}),
+                on="__merge",
+                how="left",
+            )
+            .sort(ROW)
+            .select("ProfileId", "MatchId", "RuleLevel", "MergeGroupId")
+        )
+
+    groups = _timed(timings, "match ids", _groups)
+    links = _timed(
+        timings,
+        "links",
+        lambda: rl.links.select(
+            ids.gather(pl.Series(rl.links.get_column("a"))).alias("ProfileIdA")
+            if rl.links.height
+            else pl.lit(None, pl.String).alias("ProfileIdA"),
+            ids.gather(pl.Series(rl.links.get_column("b"))).alias("ProfileIdB")
+            if rl.links.height
+            else pl.lit(None, pl.String).alias("ProfileIdB"),
+            "RuleLevel",
+            "KeyId",
+        ),
+    )
+    dead = rl.dead_letters.select(
+        ids.gather(rl.dead_letters.get_column(ROW)).alias("ProfileId")
+        if rl.dead_letters.height
+        else pl.lit(None, pl.String).alias("ProfileId"),
+        "RuleLevel",
+        "Message",
+    )
+
+    outcome = None
+    plan: list[dict[str, Any]] = []
+    to_merge = groups.filter(pl.col("MergeGroupId").is_not_null()).select(
+        "ProfileId", "MergeGroupId"
+    )
+    if rules.max_merging_level is not None and to_merge.height:
+        step("merging")
+        outcome = _timed(
+            timings,
+            "merge",
+            lambda: merge_profiles(
+                profiles, to_merge, resolution=rules.ConflictResolution, domain_name=domain_name
+            ),
+        )
+        plan = _timed(timings, "merge plan", lambda: merge_plan(outcome, domain_name=domain_name))
+
+    from idres.findings import rule_based_summary
+
+    summary = rule_based_summary(
+        profiles_reviewed=n,
+        groups=groups,
+        keys=rl.keys,
+        links=links,
+        dead_letters=dead,
+        plans=plans,
+        max_merging_level=rules.max_merging_level,
+        max_group_size=opts.max_group_size,
+        hub_limit=opts.hub_limit,
+        missing_attributes=missing,
+    )
+    return RuleBasedResult(
+        links=links,
+        keys=rl.keys,
+        groups=groups,
+        dead_letters=dead,
+        merge=outcome,
+        merge_plan=plan,
+        summary=summary,
+        timings=timings,
+    )

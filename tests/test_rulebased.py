@@ -1,0 +1,158 @@
+"""The rule-based job end to end: invariants (hypothesis), merging, determinism of written files."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from idres.config import parse_domain
+from idres.pipeline import preview
+from idres.profiles import canonicalize
+from idres.results import write_results
+from idres.rulebased import assign_groups, run_rule_based
+
+CONFIG = parse_domain(
+    {
+        "DomainName": "props",
+        "RuleBasedMatching": {
+            "Enabled": True,
+            "MatchingRules": [
+                {"Rule": ["EmailAddress", "LastName"]},
+                {"Rule": ["PhoneNumber"]},
+                {"Rule": ["FirstName", "LastName"]},
+            ],
+            "MaxAllowedRuleLevelForMerging": 2,
+            "AttributeTypesSelector": {
+                "AttributeMatchingModel": "MANY_TO_MANY",
+                "EmailAddress": ["EmailAddress", "BusinessEmailAddress"],
+                "PhoneNumber": ["PhoneNumber", "MobilePhoneNumber"],
+            },
+            "ConflictResolution": {"ConflictResolvingModel": "RECENCY"},
+        },
+    }
+)
+
+small = st.sampled_from(["a", "b", "c", None])
+
+
+@st.composite
+def profile_tables(draw) -> pl.DataFrame:
+    n = draw(st.integers(min_value=1, max_value=25))
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "ProfileId": f"id{i:03d}",
+                "EmailAddress": draw(small),
+                "BusinessEmailAddress": draw(small),
+                "LastName": draw(small),
+                "FirstName": draw(small),
+                "PhoneNumber": draw(st.sampled_from(["5550100000", "+1 555 010 0001", None])),
+                "MobilePhoneNumber": draw(st.sampled_from(["(555) 010-0000", None])),
+                "LastUpdatedAt": base + timedelta(days=draw(st.integers(0, 5))),
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def _groups(frame: pl.DataFrame) -> set[tuple[frozenset[str], int, str | None]]:
+    result = run_rule_based(canonicalize(frame), CONFIG.RuleBasedMatching)
+    merge = result.groups.group_by("MergeGroupId").agg(pl.col("ProfileId"))
+    merges = {frozenset(r[1]) for r in merge.iter_rows() if r[0] is not None}
+    g = result.groups.group_by("MatchId").agg(pl.col("ProfileId"), pl.col("RuleLevel").first())
+    return {(frozenset(r[1]), r[2], None) for r in g.iter_rows()} | {
+        (m, 0, "merge") for m in merges
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(profile_tables(), st.randoms(use_true_random=False))
+def test_shuffling_rows_changes_no_group(frame, rnd):
+    order = list(range(frame.height))
+    rnd.shuffle(order)
+    assert _groups(frame) == _groups(frame[order])
+
+
+@settings(max_examples=40, deadline=None)
+@given(profile_tables())
+def test_every_profile_accounted_for_once(frame):
+    table = canonicalize(frame)
+    result = run_rule_based(table, CONFIG.RuleBasedMatching)
+    ids = set(table.get_column("ProfileId"))
+    grouped = result.groups.get_column("ProfileId")
+    assert grouped.is_unique().all() and set(grouped) <= ids
+    absorbed: set[str] = set()
+    survivors: set[str] = set()
+    if result.merge is not None:
+        merged = result.merge.merged
+        for pid, members in merged.select("ProfileId", "MergedProfileIds").iter_rows():
+            assert pid in members
+            assert not (set(members) & absorbed)
+            absorbed |= set(members) - {pid}
+            survivors.add(pid)
+    untouched = ids - absorbed - survivors
+    assert untouched | survivors | absorbed == ids
+    assert len(untouched) + len(survivors) == result.summary["ProfilesAfterMerge"]
+
+
+def test_group_level_from_forest():
+    rows = assign_groups(
+        5,
+        np.array([0, 1, 0, 3]),
+        np.array([1, 2, 2, 4]),
+        np.array([3, 1, 2, 2]),
+        max_merging_level=1,
+    )
+    assert rows.get_column("RuleLevel").to_list() == [2, 2, 2, 2, 2]
+    assert rows.get_column("__merge").to_list() == [None, 1, 1, None, None]
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "timings.json"
+    }
+
+
+def test_two_runs_write_identical_bytes(tmp_path):
+    frame = canonicalize(
+        pl.DataFrame(
+            {
+                "ProfileId": [f"x{i}" for i in range(40)],
+                "EmailAddress": [f"e{i % 7}@x.com" for i in range(40)],
+                "LastName": [f"n{i % 3}" for i in range(40)],
+                "PhoneNumber": [f"555010{i % 11:04d}" for i in range(40)],
+                "LastUpdatedAt": [f"2024-01-{1 + i % 28:02d}T00:00:00Z" for i in range(40)],
+            }
+        )
+    )
+    write_results(preview(CONFIG, frame), tmp_path / "a")
+    write_results(preview(CONFIG, frame.reverse()), tmp_path / "b")
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    assert (tmp_path / "a" / "rule-based" / "merge-plan.json").is_file()
+
+
+def test_placeholder_chain_is_reported_as_risk():
+    n = 60
+    frame = canonicalize(
+        pl.DataFrame(
+            {
+                "ProfileId": [f"x{i:03d}" for i in range(n)],
+                "EmailAddress": ["noemail@example.com"] * n,
+                "LastName": ["smith"] * n,
+            }
+        )
+    )
+    summary = run_rule_based(frame, CONFIG.RuleBasedMatching).summary
+    risks = summary["Risks"]
+    assert [g["Profiles"] for g in risks["LargeGroups"]] == [n]
+    assert risks["HubValues"][0]["Profiles"] == n
+    assert "noemail@example.com" in risks["HubValues"][0]["Key"]
