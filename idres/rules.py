@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import numpy as np
 import polars as pl
 
 from idres import schema
@@ -214,6 +215,81 @@ def _key_text(combo: tuple[Slot, ...], tagged: bool) -> pl.Expr:
     return pl.concat_str(pieces)
 
 
+def _runs(kept: pl.DataFrame, key_cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort the key rows into runs of equal keys: (positions into `kept`, rows, run starts).
+
+    Keys are compared through two independently seeded 64-bit hashes (grouping by 128-bit integers is
+    several times faster than by strings); every run is then checked against its first row's actual
+    values, and a collision, should one ever occur, falls back to exact grouping of the strings.
+    """
+    key = pl.struct(key_cols)
+    hashed = kept.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
+        pl.col(ROW),
+        key.hash(0x1D5E5).alias("__h1"),
+        key.hash(0x5EED).alias("__h2"),
+    ).sort(["__h1", "__h2", ROW])
+    h1 = hashed.get_column("__h1").to_numpy()
+    h2 = hashed.get_column("__h2").to_numpy()
+    pos = hashed.get_column("__i").to_numpy()
+    rows = hashed.get_column(ROW).to_numpy()
+    new = np.ones(h1.size, dtype=bool)
+    new[1:] = (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])
+    first = pos[np.flatnonzero(new)[np.cumsum(new) - 1]] if h1.size else pos
+    ref = kept.select(key_cols)
+    mismatch = (ref[pos] != ref[first]).select(pl.any_horizontal(pl.all())).to_series()
+    if mismatch.any():  # a 128-bit collision: group the strings exactly instead
+        exact = kept.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), pl.col(ROW), *key_cols
+        ).sort([*key_cols, ROW], nulls_last=True)
+        pos = exact.get_column("__i").to_numpy()
+        rows = exact.get_column(ROW).to_numpy()
+        ref = exact.select(key_cols)
+        new = np.ones(pos.size, dtype=bool)
+        if pos.size:
+            new[1:] = (ref[1:] != ref[:-1]).select(pl.any_horizontal(pl.all())).to_series()
+    # The same profile can reach one key through two sub-type choices: keep it once.
+    dup = np.zeros(rows.size, dtype=bool)
+    dup[1:] = ~new[1:] & (rows[1:] == rows[:-1])
+    return pos[~dup], rows[~dup], new[~dup]
+
+
+def _key_groups(kept: pl.DataFrame, plan: LevelPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Star links and key-group table of one level from its kept key rows."""
+    kcols = [f"__k{j}" for j in range(len(plan.attributes))]
+    pos, rows, new = _runs(kept, ["__tag", *kcols])
+    run = np.cumsum(new) - 1
+    sizes = np.bincount(run, minlength=int(run[-1]) + 1 if run.size else 0)
+    starts = np.flatnonzero(new)
+    keep_run = sizes >= 2
+    anchors = rows[starts]
+    # KeyId: key groups numbered in order of their anchor row (then of their first row's key).
+    kept_runs = np.flatnonzero(keep_run)
+    order = kept_runs[np.argsort(anchors[kept_runs], kind="stable")]
+    key_id = np.full(sizes.size, -1, dtype=np.int64)
+    key_id[order] = np.arange(order.size)
+    member = keep_run[run] & ~new
+    links = pl.DataFrame(
+        {
+            "a": anchors[run[member]].astype(np.uint32),
+            "b": rows[member].astype(np.uint32),
+            "RuleLevel": np.full(int(member.sum()), plan.level, dtype=np.int32),
+            "KeyId": key_id[run[member]].astype(np.uint32),
+        }
+    ).sort(["KeyId", "b"])
+    text = _key_text(plan.combinations[0], tagged=False)
+    if plan.tagged and any(s.subtype for s in plan.combinations[0]):
+        text = pl.concat_str([text, pl.lit(" ("), pl.col("__tag"), pl.lit(")")])
+    reps = kept[pos[starts[order]]]
+    keys = reps.select(
+        pl.lit(plan.level, pl.Int32).alias("RuleLevel"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("KeyId"),
+        text.alias("Key"),
+        pl.Series("Profiles", sizes[order].astype(np.uint32)),
+    )
+    return links, keys
+
+
 def rule_links(
     normalized: pl.DataFrame | pl.LazyFrame,
     plans: Sequence[LevelPlan],
@@ -234,67 +310,33 @@ def rule_links(
     [(0, 2, 1, 0)]
     """
     lf = normalized.lazy().select(required_columns(plans)).with_row_index(ROW)
+    n = lf.select(pl.len()).collect().item()
     low = _low_values(lf, plans, low_cardinality_limit)
-    link_parts, key_parts, dlq_parts = [], [], []
+    links_list, keys_list, dlq_list = [], [], []
     for plan in plans:
-        width = len(plan.attributes)
-        kcols = [f"__k{j}" for j in range(width)]
-        keys = _level_keys(lf, plan, low)
-        kept = keys.filter(~pl.col("__low"))
-        skipped = (
-            keys.filter(pl.col("__low"))
-            .select(ROW)
-            .unique()
-            .join(kept.select(ROW).unique(), on=ROW, how="anti")
-        )
-        dlq_parts.append(
-            skipped.select(
-                pl.col(ROW).cast(pl.UInt32),
-                pl.lit(plan.level, pl.Int32).alias("RuleLevel"),
-                pl.lit(DLQ_MESSAGE.format(level=plan.level, limit=low_cardinality_limit)).alias(
-                    "Message"
-                ),
+        keys = _level_keys(lf, plan, low).collect()
+        is_low = keys.get_column("__low").fill_null(False)
+        kept = keys.filter(~is_low)
+        # Profiles with a skipped key and no kept key at this level (a mask: O(n), no hashing).
+        mask = np.zeros(n, dtype=bool)
+        mask[keys.filter(is_low).get_column(ROW).to_numpy()] = True
+        mask[kept.get_column(ROW).to_numpy()] = False
+        skipped = np.flatnonzero(mask)
+        message = DLQ_MESSAGE.format(level=plan.level, limit=low_cardinality_limit)
+        dlq_list.append(
+            pl.DataFrame(
+                {
+                    ROW: skipped.astype(np.uint32),
+                    "RuleLevel": np.full(skipped.size, plan.level, dtype=np.int32),
+                    "Message": pl.Series([message], dtype=pl.String).new_from_index(
+                        0, skipped.size
+                    ),
+                }
             )
         )
-        groups = (
-            kept.group_by(["__tag", *kcols])
-            .agg(pl.col(ROW).unique().sort().alias("__rows"))
-            .filter(pl.col("__rows").list.len() >= 2)
-            .with_columns(pl.col("__rows").list.first().alias("__anchor"))
-            .sort(["__anchor", "__tag", *kcols])
-            .with_row_index("KeyId")
-        )
-        # Readable key text: the first combination's labels suffice for MANY_TO_MANY; for
-        # ONE_TO_ONE the tag names the sub-types.
-        text = _key_text(plan.combinations[0], tagged=False)
-        if plan.tagged and any(s.subtype for s in plan.combinations[0]):
-            text = pl.concat_str([text, pl.lit(" ("), pl.col("__tag"), pl.lit(")")])
-        key_parts.append(
-            groups.select(
-                pl.lit(plan.level, pl.Int32).alias("RuleLevel"),
-                pl.col("KeyId").cast(pl.UInt32),
-                text.alias("Key"),
-                pl.col("__rows").list.len().cast(pl.UInt32).alias("Profiles"),
-            )
-        )
-        link_parts.append(
-            groups.select("KeyId", "__anchor", "__rows")
-            .explode("__rows")
-            .filter(pl.col("__rows") != pl.col("__anchor"))
-            .select(
-                pl.col("__anchor").cast(pl.UInt32).alias("a"),
-                pl.col("__rows").cast(pl.UInt32).alias("b"),
-                pl.lit(plan.level, pl.Int32).alias("RuleLevel"),
-                pl.col("KeyId").cast(pl.UInt32),
-            )
-        )
-    n_levels = len(plans)
-    results = pl.collect_all([*link_parts, *key_parts, *dlq_parts])
-    links_list, keys_list, dlq_list = (
-        results[:n_levels],
-        results[n_levels : 2 * n_levels],
-        results[2 * n_levels :],
-    )
+        level_links, level_keys = _key_groups(kept, plan)
+        links_list.append(level_links)
+        keys_list.append(level_keys)
     empty_links = pl.DataFrame(
         schema={"a": pl.UInt32, "b": pl.UInt32, "RuleLevel": pl.Int32, "KeyId": pl.UInt32}
     )
