@@ -18,6 +18,7 @@ from idres.cli import ml as _ml  # noqa: F401
 from idres.cli import preview as _preview  # noqa: F401
 from idres.cli import profiles as _profiles  # noqa: F401
 from idres.cli import synth as _synth  # noqa: F401
+from idres.cli import timeline as _timeline  # noqa: F401
 from idres.cli import tuning as _tuning  # noqa: F401
 from idres.cli import validate as _validate  # noqa: F401
 from idres.cli._common import app, err_console
