@@ -27,8 +27,9 @@ from typing import Any, Final
 
 import polars as pl
 
+from idres.aws import ExportError, aws_error_text, make_client
 from idres.errors import InputError, Problem, ResultsError
-from idres.export import ExportError, aws_error_text, make_client
+from idres.schema import PROFILE_ID, RULE_LEVEL
 
 __all__ = [
     "DlqReport",
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 
 DEAD_LETTERS: Final = "rule-based/dead-letters.jsonl"
 BATCH: Final = 10  # SQS SendMessageBatch limit
-_SCHEMA: Final = {"ProfileId": pl.String, "RuleLevel": pl.Int64, "Message": pl.String}
+_SCHEMA: Final = {PROFILE_ID: pl.String, RULE_LEVEL: pl.Int64, "Message": pl.String}
 _REGION = re.compile(r"^https://sqs[.-]([a-z0-9-]+)\.amazonaws\.com(\.cn)?/")
 
 
@@ -82,7 +83,7 @@ def read_dead_letters(results_dir: str | Path) -> pl.DataFrame:
                 )
             ]
         )
-    return frame.sort("ProfileId", "RuleLevel")
+    return frame.sort(PROFILE_ID, RULE_LEVEL)
 
 
 def dead_letter_bodies(frame: pl.DataFrame, *, domain_name: str) -> pl.Series:
@@ -95,8 +96,8 @@ def dead_letter_bodies(frame: pl.DataFrame, *, domain_name: str) -> pl.Series:
     body = pl.struct(
         pl.lit(domain_name, pl.String).alias("DomainName"),
         pl.lit("RULE_BASED_MATCHING", pl.String).alias("MatchType"),
-        pl.col("ProfileId"),
-        pl.col("RuleLevel"),
+        pl.col(PROFILE_ID),
+        pl.col(RULE_LEVEL),
         pl.col("Message"),
     )
     return frame.select(body.struct.json_encode().alias("Body")).to_series()
@@ -137,7 +138,7 @@ def send_dead_letters(
     """Send the dead letters of `results_dir` to the SQS queue `queue_url`, ten per batch.
 
     A failure of a whole call (queue missing, access denied, endpoint unreachable) raises
-    :class:`idres.export.ExportError` naming the queue and how many were sent before; entries the
+    :class:`idres.aws.ExportError` naming the queue and how many were sent before; entries the
     queue refuses one by one are returned in the report.
     """
     if not re.match(r"^https?://", queue_url or ""):
@@ -175,8 +176,8 @@ def send_dead_letters(
             row = frame.row(int(item["Id"]), named=True)
             failed.append(
                 FailedMessage(
-                    row["ProfileId"],
-                    row["RuleLevel"],
+                    row[PROFILE_ID],
+                    row[RULE_LEVEL],
                     str(item.get("Code")),
                     bool(item.get("SenderFault")),
                 )

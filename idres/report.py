@@ -4,7 +4,8 @@
 compare with) and returns one HTML page: summary tables, group size distribution, groups per rule
 level, risk findings, precision / recall / F1 against threshold and score histograms of true and
 false pairs (ML scores with truth), evaluation against truth, the largest groups with their
-explanations, and the diff view. Charts are PNGs embedded as ``data:`` URIs (see
+explanations, and the diff view (the threshold, evaluation and diff views are
+:mod:`idres.report_views`). Charts are PNGs embedded as ``data:`` URIs (see
 :mod:`idres.report_charts`); the CSS is inline; there is no script, font or link to fetch. Every
 value from the data is escaped with :func:`html.escape`. :func:`write_report` writes atomically.
 """
@@ -23,32 +24,21 @@ import polars as pl
 from idres import report_charts as charts
 from idres import schema
 from idres.atomic import atomic_file
-from idres.diff import MERGE_GROUPS, Example, diff_results
 from idres.errors import ResultsError
-from idres.evaluate import (
+from idres.report_charts import details, img, p, records, section, table
+from idres.report_views import diff_view, evaluation_view, thresholds_view
+from idres.results import ML, RULE_BASED, ResultsFolder
+from idres.runs import as_folder, read_scored_pairs
+from idres.schema import (
     CONFIDENCE,
     MATCH_ID,
     MERGE_GROUP_ID,
     PROFILE_ID_A,
     PROFILE_ID_B,
-    check_truth_profile_set,
-    evaluate,
-    read_truth,
+    RULE_LEVEL,
 )
-from idres.report_charts import details, img, p, records, section, table
-from idres.results import ML, RULE_BASED, ResultsFolder
-from idres.sweep import evaluate_levels
-from idres.tune import (
-    KNOWN,
-    LINK,
-    MERGE,
-    SAME_ENTITY,
-    TuneResult,
-    compact,
-    label_pairs,
-    read_scored_pairs,
-    tune_results,
-)
+from idres.truth import check_truth_profile_set, read_truth
+from idres.tune import SAME_ENTITY, label_pairs, tune_results
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +61,7 @@ RB_KEYS: Final = (
     "DeadLetters",
 )
 LEVEL_COLUMNS: Final = {
-    "level": "RuleLevel",
+    "level": RULE_LEVEL,
     "rule": "Rule",
     "merges": "Merges",
     "match groups": "MatchGroups",
@@ -97,9 +87,9 @@ def _levels(groups: pl.DataFrame, summary: dict[str, Any]) -> list[dict[str, Any
             {**lv, "Rule": " + ".join(lv["Rule"]), "Merges": "yes" if lv["Merges"] else "no"}
             for lv in summary["Levels"]
         ]
-    per = groups.group_by(MATCH_ID).agg(pl.col("RuleLevel").first(), pl.len().alias("n"))
-    rows = per.group_by("RuleLevel").agg(pl.len(), pl.col("n").sum()).sort("RuleLevel").rows()
-    return [{"RuleLevel": lv, "MatchGroups": g, "Profiles": n} for lv, g, n in rows]
+    per = groups.group_by(MATCH_ID).agg(pl.col(RULE_LEVEL).first(), pl.len().alias("n"))
+    rows = per.group_by(RULE_LEVEL).agg(pl.len(), pl.col("n").sum()).sort(RULE_LEVEL).rows()
+    return [{RULE_LEVEL: lv, "MatchGroups": g, "Profiles": n} for lv, g, n in rows]
 
 
 def _rule_based(folder: ResultsFolder, summary: dict[str, Any]) -> str:
@@ -108,7 +98,7 @@ def _rule_based(folder: ResultsFolder, summary: dict[str, Any]) -> str:
     parts = [table(["", "value"], facts)] if facts else []
     levels = _levels(groups, summary)
     if levels:
-        x, g, n = ([lv[k] for lv in levels] for k in ("RuleLevel", "MatchGroups", "Profiles"))
+        x, g, n = ([lv[k] for lv in levels] for k in (RULE_LEVEL, "MatchGroups", "Profiles"))
         parts += [
             "<h3>Groups per rule level</h3>",
             records(levels, LEVEL_COLUMNS),
@@ -137,7 +127,7 @@ def _risks(summary: dict[str, Any]) -> str:
         parts.append(p(text, "ok"))
     if large:
         parts.append(p(f"{len(large)} match groups over {limit} profiles.", "bad"))
-        columns = {"MatchId": "MatchId", "profiles": "Profiles", "level": "RuleLevel"}
+        columns = {MATCH_ID: MATCH_ID, "profiles": "Profiles", "level": RULE_LEVEL}
         columns["binding keys (level: key × profiles)"] = "BindingKeys"
         parts.append(records([_binding(g) for g in large[:MAX_ROWS]], columns))
     if hubs:
@@ -146,8 +136,8 @@ def _risks(summary: dict[str, Any]) -> str:
             f"{count} key values shared by {hub}+ profiles but under the low-cardinality guard, "
             "so AWS would chain every profile that holds them."
         )
-        columns = {"level": "RuleLevel", "key value": "Key", "profiles": "Profiles"}
-        parts += [p(text, "warn"), records(hubs, {**columns, "MatchId": "MatchId"})]
+        columns = {"level": RULE_LEVEL, "key value": "Key", "profiles": "Profiles"}
+        parts += [p(text, "warn"), records(hubs, {**columns, MATCH_ID: MATCH_ID})]
     if risks.get("AttributesAbsent"):
         absent = ", ".join(risks["AttributesAbsent"])
         parts.append(
@@ -176,7 +166,7 @@ def _members(ids: Sequence[str], size: int) -> str:
 def _rb_explained(folder: ResultsFolder, top: int) -> str:
     parts = []
     for i, (mid, size, level, ids) in enumerate(
-        _largest(folder.groups(RULE_BASED), top, "RuleLevel")
+        _largest(folder.groups(RULE_BASED), top, RULE_LEVEL)
     ):
         body = [_members(ids, size)]
         try:
@@ -188,11 +178,11 @@ def _rb_explained(folder: ResultsFolder, top: int) -> str:
                 {**k, "n": len(k["ProfileIds"]), "ids": k["ProfileIds"][:10]}
                 for k in ex["KeyGroups"]
             ]
-            columns = {"level": "RuleLevel", "shared key value": "Key", "profiles": "n"}
+            columns = {"level": RULE_LEVEL, "shared key value": "Key", "profiles": "n"}
             body.append(records(keys[:MAX_ROWS], {**columns, "ProfileIds": "ids"}))
             bridges = ex["Bridges"]
             text = f"{len(bridges)} single links whose removal would split the group (a usual sign of an over-merge):"
-            columns = {"profile": "ProfileIdA", "other profile": "ProfileIdB", "level": "RuleLevel"}
+            columns = {"profile": PROFILE_ID_A, "other profile": PROFILE_ID_B, "level": RULE_LEVEL}
             columns |= {"key value": "Key", "splits into": "SplitsInto"}
             body.append(
                 p(text, "warn") + records(bridges[:MAX_ROWS], columns)
@@ -224,53 +214,6 @@ def _ml_explained(folder: ResultsFolder, pairs: pl.DataFrame | None, top: int) -
 # --- ML -----------------------------------------------------------------------------------------
 
 
-def _sweep_table(frame: pl.DataFrame, notes: dict[float, str], cols: Sequence[str]) -> str:
-    view = compact(frame, notes, step=0.1)
-    cols = [c for c in (*cols, "note") if c in view.columns]
-    rows = [(f"{t:.2f}", *rest) for t, *rest in view.select(cols).rows()]  # cols[0]: threshold
-    return table(cols, rows)
-
-
-def _thresholds(tuned: TuneResult) -> str:
-    link, merge = tuned.link, tuned.merge
-    lm, mm = tuned.notes(LINK), tuned.notes(MERGE)
-    metrics = ("precision", "recall", "f1")
-    ys: tuple[tuple[str, ...], tuple[str, ...]]
-    if tuned.has_truth:
-        ys = (metrics, metrics)
-        ylabel, alt = "pairwise metric", "precision, recall and F1 against threshold"
-    else:
-        ys = (("groups", "merges"), ("merge_groups", "merges"))
-        ylabel, alt = "count", "groups and merges against threshold"
-    panels = [
-        (title, {c: frame[c].to_list() for c in ("threshold", *y)}, list(m.items()))
-        for title, frame, y, m in (
-            ("link threshold (match groups)", link, ys[0], lm),
-            (MERGE, merge, ys[1], mm),
-        )
-    ]
-    chart = charts.threshold_lines(panels, ylabel=ylabel, log=not tuned.has_truth)
-    run_t = tuned.run_merge_threshold
-    note = (
-        f"Below the run's {MERGE} ({run_t}) the consolidation of groups that were not eligible "
-        "is unknown: they count as merging whole (an upper bound)."
-        if run_t is not None
-        else "AutoMerging was off in this run: every group counts as merging whole (an upper bound)."
-    )
-    link_cols = ("threshold", "links", "groups", "merges", *metrics)
-    merge_cols = ("threshold", "eligible_groups", "merge_groups", "merges", *metrics, KNOWN)
-    return "".join(
-        [
-            img(chart, alt),
-            "<h3>Link threshold</h3>",
-            _sweep_table(link, lm, link_cols),
-            f"<h3>{MERGE}</h3>",
-            p(note, "muted"),
-            _sweep_table(merge, mm, merge_cols),
-        ]
-    )
-
-
 def _ml(
     folder: ResultsFolder, summary: dict[str, Any], truth: pl.DataFrame | None, top: int
 ) -> str:
@@ -288,7 +231,7 @@ def _ml(
         parts.append(p(f"No threshold sweep: {exc}", "muted"))
     if pairs is not None:
         parts.append(
-            section("thresholds", "ML thresholds", _thresholds(tune_results(folder, truth)))
+            section("thresholds", "ML thresholds", thresholds_view(tune_results(folder, truth)))
         )
     if pairs is not None and truth is not None:
         labelled = label_pairs(pairs, truth)
@@ -298,107 +241,6 @@ def _ml(
         parts.append(section("scores", "Scores of true and false pairs", chart))
     parts.append(section("ml-groups", "Largest ML groups", _ml_explained(folder, pairs, top)))
     return section("ml", "ML matching", "".join(parts))
-
-
-# --- evaluation and diff ------------------------------------------------------------------------
-
-EVAL_ROWS: Final = {
-    "groups (2+ profiles)": "groups",
-    "pairwise precision": "precision",
-    "pairwise recall": "recall",
-    "pairwise F1": "f1",
-    "false pairs (wrongly together)": "false_positives",
-    "missed pairs": "false_negatives",
-    "B-cubed F1": "bcubed_f1",
-    "entities resolved exactly": "exact_entity_share",
-    "over-merged groups": "over_merged_clusters",
-    "split entities": "split_entities",
-}
-LEVEL_METRICS: Final = {
-    "levels": "levels",
-    "precision": "precision",
-    "recall": "recall",
-    "F1": "f1",
-    "true pairs added": "new_true_pairs",
-    "false pairs added": "new_false_pairs",
-}
-
-
-def _evaluation(folder: ResultsFolder, truth: pl.DataFrame) -> str:
-    parts = []
-    for job in folder.jobs:
-        groups = folder.groups(job)
-        m = [evaluate(groups, truth, cluster_col=c, examples=0) for c in (MATCH_ID, MERGE_GROUP_ID)]
-        rows = [(label, getattr(m[0], k), getattr(m[1], k)) for label, k in EVAL_ROWS.items()]
-        parts += [
-            f"<h3>{html.escape(job)}</h3>",
-            table(["metric", "match groups", "merge groups"], rows),
-        ]
-        links = folder.path / job / "links.parquet"
-        if job == RULE_BASED and links.is_file():
-            levels = evaluate_levels(pl.read_parquet(links), truth, examples=0)
-            per_level = [{**lv.to_dict(), "levels": f"≤ {lv.level}"} for lv in levels]
-            if per_level:
-                parts.append(img(charts.level_metrics(per_level), "metrics per rule level"))
-                parts.append(records(per_level, LEVEL_METRICS))
-    return section("evaluation", "Evaluation against truth", "".join(parts))
-
-
-def _example(x: Example, *, opened: bool = False) -> str:
-    why = (
-        f"joining rule level {x.level}"
-        if x.level is not None
-        else f"ConfidenceScore {charts.fmt(x.score)}"
-    )
-    pieces = table(
-        ["group on the other side", "profiles", "ProfileIds"],
-        [(pc.group or "(each alone)", pc.size, list(pc.profile_ids)) for pc in x.parts],
-    )
-    keys = [k for k in (x.evidence[0] if x.evidence else {}) if k != "Profiles"]
-    ev = table(["profiles", *keys], [(e["Profiles"], *(e[k] for k in keys)) for e in x.evidence])
-    title = f"{x.group}: {x.size:,} profiles from {x.pieces:,} pieces ({why})"
-    return details(title, pieces + (ev if x.evidence else ""), opened=opened)
-
-
-def _diff(folder: ResultsFolder, compare: str | Path, examples: int) -> str:
-    d = diff_results(folder, compare, examples=examples)
-    parts = [p(f"A = this run ({d.a}); B = {d.b}. Merge groups first: merges cannot be undone.")]
-    if d.skipped:
-        parts.append(p(f"Jobs on one side only (not compared): {', '.join(d.skipped)}", "warn"))
-    for g in d.diffs:
-        cls = "ok" if not g.merged_profiles else "bad" if g.grouping == MERGE_GROUPS else "warn"
-        text = (
-            f"B would put {g.merged_profiles:,} profiles in {g.merged_groups:,} {g.grouping} that "
-            f"A keeps apart ({g.merged_pairs:,} new pairs)."
-            if g.merged_profiles
-            else f"B joins no profiles in {g.grouping} that A keeps apart."
-        )
-        rows = [
-            ("together in B, apart in A", g.merged_groups, g.merged_profiles, g.merged_pairs),
-            ("together in A, split in B", g.split_groups, g.split_profiles, g.split_pairs),
-            ("unchanged", g.unchanged_groups, g.unchanged_profiles, None),
-            (
-                "total in A → B",
-                f"{g.groups_a:,} → {g.groups_b:,}",
-                f"{g.profiles_a:,} → {g.profiles_b:,}",
-                None,
-            ),
-        ]
-        heading = html.escape(f"{g.job}: {g.grouping}")
-        parts += [
-            f"<h3>{heading}</h3>",
-            p(text, cls),
-            table(["", "groups", "profiles", "pairs"], rows),
-        ]
-        label = "joining rule level" if g.reason == "RuleLevel" else "ConfidenceScore band"
-        for what, by, exs in (
-            ("merged in B", g.merged_by, g.merged_examples),
-            ("split in B", g.split_by, g.split_examples),
-        ):
-            if by:
-                parts.append(table([f"{what}: {label}", "groups", "profiles"], by))
-            parts.extend(_example(x, opened=i == 0) for i, x in enumerate(exs))
-    return section("diff", "Diff with another run", "".join(parts))
 
 
 # --- the page -----------------------------------------------------------------------------------
@@ -435,7 +277,7 @@ def build_report(
     >>> page.startswith("<!DOCTYPE html>"), "no job results" in page
     (True, True)
     """
-    folder = results if isinstance(results, ResultsFolder) else ResultsFolder(results)
+    folder = as_folder(results)
     manifest = folder.manifest
     truth_frame = read_truth(truth) if isinstance(truth, str | Path) else truth
     if truth_frame is not None:
@@ -456,9 +298,9 @@ def build_report(
     if ML in folder.jobs:
         body.append(_ml(folder, summary.get(ML) or {}, truth_frame, top_groups))
     if truth_frame is not None:
-        body.append(_evaluation(folder, truth_frame))
+        body.append(evaluation_view(folder, truth_frame))
     if compare is not None:
-        body.append(_diff(folder, compare, examples))
+        body.append(diff_view(folder, compare, examples))
     if not folder.jobs:
         body.append(section("summary", "Summary", p("The folder holds no job results.", "warn")))
     name = html.escape(str(manifest.get("DomainName") or "preview"))

@@ -1,10 +1,12 @@
-"""Canonical column names of the flattened profile table, in one place.
+"""Canonical column names of the flattened profile table and of the results folder, in one place.
 
 A profile table has one row per profile and flat, dot-joined column names exactly as AWS spells the
 members: ``ProfileId``, ``FirstName``, ``ShippingAddress.City``, ``Attributes.LoyaltyId``. Two
 bookkeeping columns carry the record's origin (``SourceObjectType``) and its update time
 (``LastUpdatedAt``, a UTC ``Datetime``). Normalized copies of matchable columns are named
-``_n.<column>`` (see :func:`norm`); scratch columns inside a stage start with ``__``.
+``_n.<column>`` (see :func:`norm`); scratch columns inside a stage start with ``__``. The columns
+of the results folder and of truth files (``MatchId``, ``ProfileIdA``, ``EntityId``, ...) are
+named here too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ PROFILE_ID: Final = "ProfileId"
 SOURCE: Final = "SourceObjectType"
 UPDATED: Final = "LastUpdatedAt"
 ATTRIBUTES: Final = "Attributes"
+
+# Columns of the results folder and the truth file (docs/DESIGN.md).
+#: The real-world entity of a profile (truth files, synthetic labels).
+ENTITY_ID: Final = "EntityId"
+MATCH_ID: Final = "MatchId"
+MERGE_GROUP_ID: Final = "MergeGroupId"
+RULE_LEVEL: Final = "RuleLevel"
+#: The two ends of a link or scored pair (stored with ProfileIdA < ProfileIdB).
+PROFILE_ID_A: Final = "ProfileIdA"
+PROFILE_ID_B: Final = "ProfileIdB"
+CONFIDENCE: Final = "ConfidenceScore"
 
 #: Standard scalar (string) members of the AWS profile object, in AWS's order.
 STRING_FIELDS: Final[tuple[str, ...]] = (

@@ -12,43 +12,25 @@ millions of links cost about as much as a few component passes.
 merge units (a match group, or a sub-group of it) are fixed, a threshold only switches whole units
 on, so every row comes from cumulative sums over units sorted by score.
 
-:func:`evaluate_levels` answers "what if only rule levels ≤ L matched?": full metrics of the
-components of the rule-based links of level ≤ L, for each L, and what each level adds.
-
-Pair metrics follow :mod:`idres.evaluate` (a ratio with nothing to count is 1.0).
+Pair metrics follow :mod:`idres.evaluate` (a ratio with nothing to count is 1.0); the metrics per
+rule level ("what if only rule levels ≤ L matched?") are :func:`idres.levels.evaluate_levels`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from idres import schema
-from idres.errors import InputError, Problem
-from idres.evaluate import (
-    CONFIDENCE,
-    ENTITY_ID,
-    MATCH_ID,
-    PROFILE_ID_A,
-    PROFILE_ID_B,
-    RULE_LEVEL,
-    Metrics,
-    contingency_metrics,
-    duplicate_problems,
-    encode,
-    f1_score,
-    ids_problems,
-    ratio,
-    require_columns,
-)
+from idres.evaluate import f1_score, pair_count, ratio
 from idres.graph import components
 
-log = logging.getLogger(__name__)
+# Re-exported: benchmarks/bench_evaluate.py imports it from here (it lives in idres.levels).
+from idres.levels import evaluate_levels as evaluate_levels
+from idres.schema import CONFIDENCE, MATCH_ID
+from idres.truth import require_columns
 
 THRESHOLD: Final = "threshold"
 LINKS: Final = "links"
@@ -90,11 +72,6 @@ def _entity_codes(truth_entity: Any, n: int) -> I64 | None:
     if s.null_count():
         raise ValueError(f"truth_entity has {s.null_count()} missing values")
     return (s.rank("dense").cast(pl.Int64) - 1).to_numpy()
-
-
-def _c2(x: npt.NDArray[Any]) -> int:
-    x = x.astype(np.int64, copy=False)
-    return int((x * (x - 1) // 2).sum())
 
 
 def _pair_columns(frame: pl.DataFrame, true_pairs: int) -> pl.DataFrame:
@@ -145,7 +122,7 @@ class _Partition:
         new = main[comp]
         roots = np.unique(comp)
         new_size = np.bincount(comp, weights=tsize, minlength=touched.size)[roots].astype(np.int64)
-        self.pred += _c2(new_size) - _c2(tsize)
+        self.pred += pair_count(new_size) - pair_count(tsize)
         self.groups += roots.size - int((tsize >= 2).sum())
         self.in_groups += int(new_size.sum()) - int(tsize[tsize >= 2].sum())
         self.size[main[roots]] = new_size
@@ -169,7 +146,7 @@ class _Partition:
         found[inside] = self.keys[pos[inside]] == into[inside]
         have = np.where(found, self.count[np.minimum(pos, self.keys.size - 1)], 0)
         total = have + into_n
-        self.tp += _c2(total) - _c2(have) - _c2(gone_n)
+        self.tp += pair_count(total) - pair_count(have) - pair_count(gone_n)
         self.count[pos[found]] = total[found]
         drop = np.searchsorted(self.keys, gone)
         self.keys = np.delete(self.keys, drop)
@@ -247,7 +224,7 @@ def sweep_link_threshold(
     )
     if codes is None:
         return out.drop(TP, "__pred")
-    return _pair_columns(out, _c2(np.bincount(codes)))
+    return _pair_columns(out, pair_count(np.bincount(codes)))
 
 
 def sweep_merge_threshold(
@@ -327,7 +304,7 @@ def sweep_merge_threshold(
     )
     if codes is None:
         return out.drop(TP, "__pred")
-    return _pair_columns(out, _c2(np.bincount(codes)))
+    return _pair_columns(out, pair_count(np.bincount(codes)))
 
 
 def suggest_thresholds(sweep: pl.DataFrame, *, min_precision: float = 0.99) -> dict[str, Any]:
@@ -357,113 +334,4 @@ def suggest_thresholds(sweep: pl.DataFrame, *, min_precision: float = 0.99) -> d
         out[f"{name}_threshold"] = None if row is None else row[THRESHOLD]
         for col in (PRECISION, RECALL, F1):
             out[f"{name}_{col}"] = None if row is None else row[col]
-    return out
-
-
-@dataclass(frozen=True, slots=True)
-class LevelMetrics:
-    """Metrics of the match groups of rule levels ≤ `level`, and what level `level` added."""
-
-    level: int
-    links: int  # links of exactly this level
-    metrics: Metrics
-    new_true_pairs: int  # true positives gained over level - 1
-    new_false_pairs: int  # false positives gained over level - 1
-    new_profiles_in_groups: int
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: the level, its contribution and its metrics."""
-        return {
-            "level": self.level,
-            "links": self.links,
-            "new_true_pairs": self.new_true_pairs,
-            "new_false_pairs": self.new_false_pairs,
-            "new_profiles_in_groups": self.new_profiles_in_groups,
-            **self.metrics.to_dict(),
-        }
-
-
-def evaluate_levels(
-    links: pl.DataFrame,
-    truth: pl.DataFrame,
-    *,
-    profile_col: str = schema.PROFILE_ID,
-    entity_col: str = ENTITY_ID,
-    a_col: str = PROFILE_ID_A,
-    b_col: str = PROFILE_ID_B,
-    level_col: str = RULE_LEVEL,
-    examples: int = 5,
-    source: str = "links",
-) -> list[LevelMetrics]:
-    """Metrics of rule-based match groups restricted to levels ≤ L, for L = 1 .. the top level.
-
-    Groups are recomputed as connected components of the links of level ≤ L (the layout of
-    ``rule-based/links.parquet``). An example cluster is named by its smallest ProfileId.
-
-    >>> truth = pl.DataFrame({"ProfileId": list("abc"), "EntityId": ["x", "x", "y"]})
-    >>> links = pl.DataFrame({"ProfileIdA": ["a", "b"], "ProfileIdB": ["b", "c"], "RuleLevel": [1, 2]})
-    >>> [(m.level, m.metrics.precision, m.new_false_pairs) for m in evaluate_levels(links, truth)]
-    [(1, 1.0, 0), (2, 0.3333333333333333, 2)]
-    """
-    require_columns(links, (a_col, b_col, level_col), source)
-    require_columns(truth, (profile_col, entity_col), "truth")
-    truth = truth.select(pl.col(profile_col).cast(pl.String), pl.col(entity_col)).sort(profile_col)
-    ids = truth.get_column(profile_col)
-    problems = duplicate_problems(ids, "truth", "ProfileIds")
-    index = truth.select(pl.col(profile_col).alias("__id"), pl.int_range(pl.len()).alias("__i"))
-    lk = (
-        links.select(
-            pl.col(a_col).cast(pl.String).alias("__a"),
-            pl.col(b_col).cast(pl.String).alias("__b"),
-            pl.col(level_col).cast(pl.Int64).alias("__l"),
-        )
-        .join(index.rename({"__id": "__a", "__i": "__ia"}), on="__a", how="left")
-        .join(index.rename({"__id": "__b", "__i": "__ib"}), on="__b", how="left")
-    )
-    unknown = pl.concat(
-        [
-            lk.filter(pl.col("__ia").is_null()).get_column("__a"),
-            lk.filter(pl.col("__ib").is_null()).get_column("__b"),
-        ]
-    )
-    problems += ids_problems(source, f"{a_col}/{b_col}", unknown, "ProfileIds are not in the truth")
-    if lk.get_column("__l").null_count():
-        problems.append(Problem(source, level_col, "empty rule levels (got None)"))
-    if problems:
-        raise InputError(problems)
-    n = truth.height
-    a = lk.get_column("__ia").to_numpy()
-    b = lk.get_column("__ib").to_numpy()
-    level = lk.get_column("__l").to_numpy()
-    entity, entity_names = encode(truth.get_column(entity_col))
-
-    def cluster_names(idx: npt.NDArray[np.int64]) -> list[str]:
-        return ids.gather(idx).to_list()
-
-    out: list[LevelMetrics] = []
-    top = int(level.max()) if level.size else 0
-    for lvl in range(1, top + 1):
-        keep = level <= lvl
-        labels = components(n, a[keep], b[keep])
-        labels[np.bincount(labels, minlength=n)[labels] < 2] = -1  # lone profiles
-        m = contingency_metrics(
-            labels,
-            entity,
-            examples=examples,
-            cluster_names=cluster_names,
-            entity_names=entity_names,
-        )
-        prev = out[-1].metrics if out else None
-        out.append(
-            LevelMetrics(
-                level=lvl,
-                links=int((level == lvl).sum()),
-                metrics=m,
-                new_true_pairs=m.true_positives - (prev.true_positives if prev else 0),
-                new_false_pairs=m.false_positives - (prev.false_positives if prev else 0),
-                new_profiles_in_groups=m.profiles_in_groups
-                - (prev.profiles_in_groups if prev else 0),
-            )
-        )
-        log.debug("level %d: precision %.4f recall %.4f", lvl, m.precision, m.recall)
     return out

@@ -32,20 +32,11 @@ import polars as pl
 
 from idres import schema
 from idres.atomic import atomic_file
-from idres.config import DomainConfig, parse_domain
+from idres.config import DomainConfig
 from idres.errors import ConfigError, Problem, ResultsError
-from idres.evaluate import (
-    CONFIDENCE,
-    ENTITY_ID,
-    MATCH_ID,
-    MERGE_GROUP_ID,
-    PROFILE_ID_A,
-    PROFILE_ID_B,
-    check_truth_profile_set,
-    quote_ids,
-    read_truth,
-)
 from idres.results import ML, ResultsFolder
+from idres.runs import MERGE, as_folder, read_scored_pairs, run_merge_threshold
+from idres.schema import CONFIDENCE, ENTITY_ID, MATCH_ID, MERGE_GROUP_ID, PROFILE_ID_A, PROFILE_ID_B
 from idres.sweep import (
     MERGES,
     PRECISION,
@@ -54,12 +45,12 @@ from idres.sweep import (
     sweep_link_threshold,
     sweep_merge_threshold,
 )
+from idres.truth import check_truth_profile_set, quote_ids, read_truth
 
 log = logging.getLogger(__name__)
 
 PID: Final = schema.PROFILE_ID
 LINK: Final = "link_threshold"
-MERGE: Final = "MinAllowedConfidenceScoreForMerging"
 KNOWN: Final = "consolidation_known"
 SAME_ENTITY: Final = "SameEntity"
 #: Step of the compact table (the suggested and current rows are added to it).
@@ -117,60 +108,6 @@ class TuneResult:
             ],
             how="diagonal",
         )
-
-
-def _folder(results: ResultsFolder | str | Path) -> ResultsFolder:
-    return results if isinstance(results, ResultsFolder) else ResultsFolder(results)
-
-
-def read_scored_pairs(results: ResultsFolder | str | Path) -> pl.DataFrame:
-    """The ML job's scored pairs (ProfileIdA, ProfileIdB, ConfidenceScore) or a clear ResultsError.
-
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "manifest.json").write_text("{}")
-    >>> read_scored_pairs(d)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    idres.errors.ResultsError: ...: no ML scores to sweep: ... (got jobs: none)
-    """
-    folder = _folder(results)
-    path = folder.path / ML / "pairs.parquet"
-    if ML not in folder.jobs or not path.is_file():
-        present = ", ".join(folder.jobs) or "none"
-        raise ResultsError(
-            Problem(
-                str(path),
-                "",
-                "no ML scores to sweep: the folder holds no scored pairs (run `idres preview` "
-                f"with Matching.Enabled) (got jobs: {present})",
-            )
-        )
-    frame = pl.read_parquet(path)
-    missing = [c for c in (PROFILE_ID_A, PROFILE_ID_B, CONFIDENCE) if c not in frame.columns]
-    if missing:
-        raise ResultsError(
-            [Problem(str(path), c, f"missing column (got {frame.columns!r})") for c in missing]
-        )
-    return frame.select(
-        pl.col(PROFILE_ID_A).cast(pl.String),
-        pl.col(PROFILE_ID_B).cast(pl.String),
-        pl.col(CONFIDENCE).cast(pl.Float64),
-    )
-
-
-def run_merge_threshold(manifest: dict[str, Any]) -> float | None:
-    """The run's MinAllowedConfidenceScoreForMerging (0.0 when AutoMerging is on without one;
-    None when AutoMerging was off).
-
-    >>> run_merge_threshold({"config": {"Matching": {"Enabled": True, "AutoMerging": {
-    ...     "Enabled": True, "MinAllowedConfidenceScoreForMerging": 0.8}}}})
-    0.8
-    """
-    auto = ((manifest.get("config") or {}).get("Matching") or {}).get("AutoMerging") or {}
-    if not auto.get("Enabled"):
-        return None
-    return float(auto.get(MERGE, 0.0))
 
 
 def _ml_groups(folder: ResultsFolder) -> pl.DataFrame:
@@ -276,7 +213,7 @@ def tune_results(
     >>> r.link.filter(pl.col("threshold").is_in([0.3, 0.5])).select("threshold", "merges").rows()
     [(0.3, 2), (0.5, 1)]
     """
-    folder = _folder(results)
+    folder = as_folder(results)
     pairs = read_scored_pairs(folder)
     groups = _ml_groups(folder)
     truth_frame = read_truth(truth) if isinstance(truth, str | Path) else truth
@@ -367,6 +304,7 @@ def marks(suggestion: dict[str, Any] | None) -> dict[float, str]:
 def tuned_config(config: DomainConfig, threshold: float) -> DomainConfig:
     """`config` with Matching.AutoMerging.MinAllowedConfidenceScoreForMerging set to `threshold`.
 
+    >>> from idres.config import parse_domain
     >>> c = parse_domain({"Matching": {"Enabled": True, "AutoMerging": {"Enabled": True,
     ...     "Consolidation": {"MatchingAttributesList": [["EmailAddress"]]}}}})
     >>> tuned_config(c, 0.93).to_aws_json()["Matching"]["AutoMerging"][MERGE]
@@ -390,6 +328,7 @@ def write_config(config: DomainConfig, path: str | Path) -> Path:
     """Write `config` as the CreateDomain request (AWS JSON), atomically.
 
     >>> import tempfile, pathlib
+    >>> from idres.config import parse_domain
     >>> path = write_config(parse_domain({}), pathlib.Path(tempfile.mkdtemp()) / "d.json")
     >>> json.loads(path.read_text())
     {'DomainName': 'preview', 'DefaultExpirationDays': 365}
@@ -398,21 +337,6 @@ def write_config(config: DomainConfig, path: str | Path) -> Path:
     with atomic_file(target) as tmp:
         tmp.write_text(json.dumps(config.to_aws_json(), indent=2) + "\n", encoding="utf-8")
     return target
-
-
-def manifest_config(results: ResultsFolder | str | Path) -> DomainConfig:
-    """The domain config a results folder was computed with (from its manifest).
-
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "manifest.json").write_text('{"config": {"DomainName": "live"}}')
-    >>> manifest_config(d).DomainName
-    'live'
-    """
-    folder = _folder(results)
-    return parse_domain(
-        folder.manifest.get("config") or {}, source=str(folder.path / "manifest.json")
-    )
 
 
 def label_pairs(pairs: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
@@ -450,10 +374,7 @@ __all__ = [
     "TuneResult",
     "compact",
     "label_pairs",
-    "manifest_config",
     "marks",
-    "read_scored_pairs",
-    "run_merge_threshold",
     "tune_results",
     "tuned_config",
     "write_config",

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import idres.cli.tuning  # noqa: F401  (registers diff / tune / report until cli/__init__ imports it)
 from idres.cli import main
 from idres.diff import MATCH_GROUPS, MERGE_GROUPS, diff_results
 from idres.errors import ResultsError

@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from idres.aws import ExportError
 from idres.dlq import dead_letter_bodies, read_dead_letters, send_dead_letters
 from idres.errors import InputError, ResultsError
-from idres.export import ExportError
 
 
 def message(level: int) -> str:

@@ -14,17 +14,9 @@ from hypothesis import strategies as st
 
 from idres.cli import main
 from idres.errors import InputError
-from idres.evaluate import (
-    MAX_PIECES,
-    Metrics,
-    OverMerged,
-    Split,
-    check_truth,
-    check_truth_profile_set,
-    evaluate,
-    read_truth,
-)
+from idres.evaluate import MAX_PIECES, Metrics, OverMerged, Split, evaluate
 from idres.results import profile_ids_digest
+from idres.truth import check_truth, check_truth_profile_set, read_truth
 
 
 def frames(clusters: list[str | None], entities: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from idres.aws import ExportError
 from idres.errors import InputError, ResultsError
 from idres.export import (
-    ExportError,
     destinations_from_config,
     export_objects,
     export_results,

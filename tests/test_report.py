@@ -13,7 +13,6 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import idres.cli.tuning  # noqa: F401  (registers diff / tune / report until cli/__init__ imports it)
 from idres.cli import main
 from idres.errors import InputError
 from idres.findings import rule_based_summary

@@ -14,9 +14,9 @@ from polars.testing import assert_frame_equal
 from idres.errors import InputError
 from idres.evaluate import evaluate
 from idres.graph import components
+from idres.levels import evaluate_levels
 from idres.sweep import (
     default_thresholds,
-    evaluate_levels,
     suggest_thresholds,
     sweep_link_threshold,
     sweep_merge_threshold,

@@ -17,7 +17,8 @@ from idres import synth_values as V
 from idres.cli import main
 from idres.errors import InputError
 from idres.profiles import canonicalize, read_profiles
-from idres.synth import ENTITY_ID, SynthParams, generate, synthesize
+from idres.schema import ENTITY_ID
+from idres.synth import SynthParams, generate, synthesize
 
 DATASETS = Path(__file__).resolve().parent.parent / "datasets"
 #: The command documented in datasets/README.md (its output folder is appended).

@@ -10,7 +10,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-import idres.cli.tuning  # noqa: F401  (registers diff / tune / report until cli/__init__ imports it)
 from idres.cli import main
 from idres.config import load_domain, parse_domain
 from idres.errors import ConfigError, InputError, ResultsError

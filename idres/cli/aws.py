@@ -31,6 +31,19 @@ class PlanFormat(StrEnum):
     json = "json"
 
 
+#: Options of ``schedule`` that ``idres timeline`` shares.
+ExistingDomainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--existing-domain/--new-domain", help="An existing domain waits 1 hour in PENDING."
+    ),
+]
+FirstJobDelayOpt = Annotated[
+    float,
+    typer.Option(
+        "--first-job-delay-hours", min=0, help="Latest first ML job after enabling [AWS: 24]."
+    ),
+]
 DomainOpt = Annotated[
     Path | None,
     typer.Option(
@@ -90,12 +103,7 @@ def schedule_command(
         ),
     ] = None,
     weeks: Annotated[int, typer.Option("--weeks", min=0, help="Weeks of ML jobs to list.")] = 4,
-    existing_domain: Annotated[
-        bool,
-        typer.Option(
-            "--existing-domain/--new-domain", help="An existing domain waits 1 hour in PENDING."
-        ),
-    ] = True,
+    existing_domain: ExistingDomainOpt = True,
     change_at: Annotated[
         str | None,
         typer.Option(
@@ -114,12 +122,7 @@ def schedule_command(
             help="Estimate IN_PROGRESS from a profile count (1M/hour, 15 min least).",
         ),
     ] = None,
-    first_job_hours: Annotated[
-        float,
-        typer.Option(
-            "--first-job-delay-hours", min=0, help="Latest first ML job after enabling [AWS: 24]."
-        ),
-    ] = 24.0,
+    first_job_hours: FirstJobDelayOpt = 24.0,
 ) -> None:
     """ML job start times and the rule-based matching status timeline of DOMAIN from --as-of."""
     from idres import schedule as sch

@@ -14,19 +14,11 @@ from rich.table import Table
 from idres import schema
 from idres.cli._common import app, console
 from idres.errors import Problem, ResultsError
-from idres.evaluate import (
-    ENTITY_ID,
-    MATCH_ID,
-    MERGE_GROUP_ID,
-    PROFILE_ID_A,
-    PROFILE_ID_B,
-    RULE_LEVEL,
-    check_truth_profile_set,
-    evaluate,
-    read_truth,
-)
+from idres.evaluate import evaluate
+from idres.levels import evaluate_levels
 from idres.results import JOBS, RULE_BASED
-from idres.sweep import evaluate_levels
+from idres.schema import ENTITY_ID, MATCH_ID, MERGE_GROUP_ID, PROFILE_ID_A, PROFILE_ID_B, RULE_LEVEL
+from idres.truth import check_truth_profile_set, read_truth
 
 GROUPS_FILE = "groups.parquet"
 LINKS_FILE = "links.parquet"

@@ -18,6 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from idres.cli._common import app, console, err_console, progress
+from idres.cli.aws import ExistingDomainOpt, FirstJobDelayOpt
+from idres.schema import CONFIDENCE, RULE_LEVEL
 
 _HELP = (
     "Simulate PROFILES arriving in a domain configured with DOMAIN at --as-of: when each match and "
@@ -103,7 +105,7 @@ def _groups_table(groups: pl.DataFrame, limit: int) -> Table:
     table.add_column("steps", justify="right")
     table.add_column("level / score", justify="right")
     for g in shown.iter_rows(named=True):
-        score = g["ConfidenceScore"]
+        score = g[CONFIDENCE]
         table.add_row(
             g["Job"],
             g["Kind"],
@@ -112,7 +114,7 @@ def _groups_table(groups: pl.DataFrame, limit: int) -> Table:
             _when(g["FirstFormedAt"]),
             _when(g["CompletedAt"]),
             _num(g["FormationSteps"]),
-            f"{score:.3f}" if score is not None else _num(g["RuleLevel"]),
+            f"{score:.3f}" if score is not None else _num(g[RULE_LEVEL]),
         )
     return table
 
@@ -125,12 +127,7 @@ def timeline_command(
         str, typer.Option("--as-of", help="When the config is applied (ISO 8601; no offset = UTC).")
     ],
     weeks: Annotated[int, typer.Option("--weeks", min=0, help="Weeks simulated.")] = 4,
-    existing_domain: Annotated[
-        bool,
-        typer.Option(
-            "--existing-domain/--new-domain", help="An existing domain waits 1 hour in PENDING."
-        ),
-    ] = True,
+    existing_domain: ExistingDomainOpt = True,
     snapshots: Annotated[
         SnapshotChoice,
         typer.Option("--snapshots", help="When to report the rule-based state: day, week or job."),
@@ -138,12 +135,7 @@ def timeline_command(
     processing_hours: Annotated[
         float, typer.Option("--processing-hours", min=0, help="IN_PROGRESS duration [choice].")
     ] = 1.0,
-    first_job_hours: Annotated[
-        float,
-        typer.Option(
-            "--first-job-delay-hours", min=0, help="Latest first ML job after enabling [AWS: 24]."
-        ),
-    ] = 24.0,
+    first_job_hours: FirstJobDelayOpt = 24.0,
     updated_column: Annotated[
         str, typer.Option("--updated-column", help="The profiles' arrival (update time) column.")
     ] = "LastUpdatedAt",
