@@ -23,7 +23,8 @@ import polars as pl
 import pytest
 
 from idres.evaluate import evaluate
-from idres.sweep import evaluate_levels, sweep_link_threshold
+from idres.levels import evaluate_levels
+from idres.sweep import sweep_link_threshold
 
 
 @cache

@@ -33,9 +33,6 @@ import polars as pl
 from idres import schema
 from idres.errors import InputError
 from idres.schema import ENTITY_ID, MATCH_ID
-
-# Re-exported: idres.cli.preview imports them from here (they live in idres.truth).
-from idres.truth import check_truth as check_truth
 from idres.truth import (
     duplicate_problems,
     empty_problems,
@@ -43,7 +40,6 @@ from idres.truth import (
     require_columns,
     same_dtype,
 )
-from idres.truth import read_truth as read_truth
 
 #: Pieces listed per example (the largest first).
 MAX_PIECES: Final = 10

@@ -26,9 +26,6 @@ import polars as pl
 
 from idres.evaluate import f1_score, pair_count, ratio
 from idres.graph import components
-
-# Re-exported: benchmarks/bench_evaluate.py imports it from here (it lives in idres.levels).
-from idres.levels import evaluate_levels as evaluate_levels
 from idres.schema import CONFIDENCE, MATCH_ID
 from idres.truth import require_columns
 

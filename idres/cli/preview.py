@@ -193,7 +193,7 @@ def preview_command(
         )
         truth_frame = None
         if truth is not None:
-            from idres.evaluate import check_truth, read_truth
+            from idres.truth import check_truth, read_truth
 
             truth_frame = read_truth(truth)
             check_truth(truth_frame, frame.get_column("ProfileId"), source=str(truth))
