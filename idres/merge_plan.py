@@ -1,0 +1,510 @@
+"""Merging profile tables and the AWS shapes of the result (SPEC §6, §7).
+
+:func:`merge_profiles` merges the merge groups of a flat profile table (resolution as in
+:mod:`idres.merge`) and returns a :class:`MergeOutcome`: the merged profiles (flat and long, with
+per-field provenance), their ``FieldSourceProfileIds`` map, and what the next merge of a chain
+needs. :func:`merge_plan` turns it into MergeProfiles requests; :func:`merged_nested` into the
+nested AWS profile shape.
+
+Choices [choice]:
+
+- FieldSourceProfileIds keys are the MergeProfiles API's: a standard field or address type under its
+  own name, ``Attributes`` as a map by key. PartyTypeString and GenderString fold into PartyType and
+  Gender: the key points to the record whose PartyTypeString (GenderString) was kept when there is
+  one, else to the one whose PartyType (Gender) was kept.
+- A merged profile's LastUpdatedAt is the latest of its members'; SourceObjectType and pass-through
+  columns are the survivor's; ``MergedProfileIds`` lists every original member, sorted.
+- Merge plan: one request per 20 profiles to merge into the survivor (ProfileIds sorted, chunked
+  in that order; requests sorted by MainProfileId, then chunk). AWS takes a listed profile's value
+  "even if it is NULL", keeps the main profile's value on a conflict otherwise, and deletes the
+  merged profiles after each call; so each field's entry goes in the request that merges its
+  source profile, and entries sourced from the main profile go in the first request (a request
+  without entries leaves FieldSourceProfileIds out). After a call the main profile holds the
+  values chosen so far; later calls keep them on a conflict and overwrite only fields whose winner
+  they bring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
+
+import polars as pl
+
+from idres import schema
+from idres.errors import ConfigError, Problem, ProfileError
+from idres.merge import (
+    ATTR_PREFIX,
+    FIELD,
+    FIELD_COLUMNS,
+    FIELD_SOURCE,
+    FIELD_UPDATED,
+    GROUP,
+    IDX,
+    MERGE_GROUP_ID,
+    MERGED_IDS,
+    OLDEST,
+    SOURCE_PROFILE_ID,
+    STANDARD_FIELDS,
+    SURVIVOR,
+    TS,
+    VALUE,
+    as_fields_lazy,
+    check_groups,
+    field_order,
+    fields_lazy,
+    flat_profiles,
+    json_string,
+    listed,
+    preferred_source,
+    require_columns,
+    resolve_rows,
+    sort_fields,
+    timestamp_expr,
+)
+
+if TYPE_CHECKING:
+    from idres.merge import ConflictResolutionLike
+
+__all__ = [
+    "FIELD_SOURCE_KEYS",
+    "MAX_PROFILES_PER_REQUEST",
+    "MergeOutcome",
+    "field_sources_frame",
+    "merge_plan",
+    "merge_plan_lines",
+    "merge_profiles",
+    "merged_json_lines",
+    "merged_nested",
+]
+
+log = logging.getLogger(__name__)
+
+FIELD_SOURCE_PROFILE_IDS: Final = "FieldSourceProfileIds"
+MAX_PROFILES_PER_REQUEST: Final = 20
+_FOLD: Final = {"PartyTypeString": "PartyType", "GenderString": "Gender"}
+#: Keys of FieldSourceProfileIds that idres fills, in the API model's order.
+FIELD_SOURCE_KEYS: Final = (
+    *(f for f in schema.STRING_FIELDS if f not in _FOLD),
+    *schema.ADDRESS_TYPES,
+    schema.ATTRIBUTES,
+)
+_DOMAIN_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_PID = schema.PROFILE_ID
+_KEY, _ATTR, _JSON, _CHUNK, _RUN = "__key", "__attr", "__json", "__chunk", "__run"
+
+
+@dataclass(frozen=True, eq=False)
+class MergeOutcome:
+    """What merging produced, relative to the original profiles (cumulative over chained merges).
+
+    merged: flat profiles (docs/DESIGN.md "Profile table") of the merged profiles, one row each,
+      plus ``MergedProfileIds`` (every original member, sorted); sorted by ProfileId.
+    fields: their resolved long rows with per-field provenance, sorted by ProfileId, then
+      :func:`idres.merge.field_order`.
+    untouched: number of original profiles merged with nothing.
+    others / others_fields: those untouched profiles, flat and long (lazy).
+    Built when first read: ``field_sources`` (ProfileId and its ``FieldSourceProfileIds`` JSON
+    object), ``plan`` (:func:`merge_plan`), ``consolidated`` and ``consolidated_fields`` (every
+    profile after the merge, flat and long: the input of the next merge of a chain).
+    """
+
+    merged: pl.DataFrame
+    fields: pl.DataFrame
+    untouched: int
+    others: pl.DataFrame
+    others_fields: pl.LazyFrame
+    domain_name: str = "preview"
+
+    @cached_property
+    def field_sources(self) -> pl.DataFrame:
+        """ProfileId and FieldSourceProfileIds of each merged profile."""
+        return _field_sources(self.fields, self.merged.get_column(_PID))
+
+    @cached_property
+    def plan(self) -> list[dict[str, Any]]:
+        """The MergeProfiles requests that replay these merges."""
+        return merge_plan(self, domain_name=self.domain_name)
+
+    @cached_property
+    def consolidated(self) -> pl.DataFrame:
+        """Merged and untouched profiles, flat, sorted by ProfileId."""
+        return self.merged.merge_sorted(_conform(self.others, self.merged.schema), key=_PID)
+
+    @cached_property
+    def consolidated_fields(self) -> pl.LazyFrame:
+        """Long rows of :attr:`consolidated`, sorted by ProfileId, then field order."""
+        names = [*STANDARD_FIELDS, *schema.attribute_columns(self.merged.columns)]
+        rank = pl.col(FIELD).replace_strict(field_order(names), default=len(names))
+        rows = pl.concat([self.fields.lazy(), self.others_fields.select(FIELD_COLUMNS)])
+        return rows.sort(_PID, rank, FIELD)
+
+
+def _conform(frame: pl.DataFrame, like: pl.Schema) -> pl.DataFrame:
+    """`frame` with exactly the columns (and dtypes) of `like`; absent ones null."""
+    exprs = []
+    for name, dtype in like.items():
+        if name == schema.UPDATED:
+            exprs.append(timestamp_expr(frame.schema).alias(name))
+        elif name in frame.columns:
+            exprs.append(pl.col(name).cast(dtype))
+        else:
+            exprs.append(pl.lit(None, dtype).alias(name))
+    return frame.select(exprs)
+
+
+def _members(profiles: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """Members of groups of two or more: ProfileId, row index, ``__ts``, survivor and group code.
+
+    A group's code ``__g`` is its survivor's row index (profiles are sorted by ProfileId, so the
+    smallest row index among the oldest members is the smallest ProfileId).
+    """
+    require_columns(groups, [_PID, MERGE_GROUP_ID], "groups")
+    listed_ = groups.filter(pl.col(MERGE_GROUP_ID).is_not_null())
+    joined = (
+        listed_.lazy()
+        .select(pl.col(_PID).cast(pl.String), MERGE_GROUP_ID)
+        .join(
+            profiles.lazy().select(_PID, IDX, timestamp_expr(profiles.schema).alias(TS)),
+            on=_PID,
+            how="inner",
+        )
+        .collect()
+    )
+    if joined.height != listed_.height or joined.get_column(IDX).is_duplicated().any():
+        check_groups(groups, profiles.get_column(_PID))  # raises, naming every problem
+    epoch = pl.col(TS).dt.epoch("us").fill_null(pl.lit(-(2**63), pl.Int64))
+    oldest = epoch == epoch.min().over(MERGE_GROUP_ID)
+    members = (
+        joined.lazy()
+        .filter(pl.len().over(MERGE_GROUP_ID) >= 2)
+        .with_columns(oldest.alias(OLDEST))  # a window inside a window is slow: two steps
+        .with_columns(
+            pl.when(pl.col(OLDEST)).then(pl.col(IDX)).min().over(MERGE_GROUP_ID).alias(GROUP)
+        )
+        .drop(OLDEST)
+        .sort(IDX)
+        .collect()
+    )
+    survivors = profiles.get_column(_PID).gather(members.get_column(GROUP))
+    return members.with_columns(survivors.alias(SURVIVOR))
+
+
+def merge_profiles(
+    profiles: pl.DataFrame,
+    groups: pl.DataFrame,
+    *,
+    resolution: ConflictResolutionLike | None = None,
+    domain_name: str = "preview",
+    fields: pl.DataFrame | pl.LazyFrame | None = None,
+) -> MergeOutcome:
+    """Merge each merge group of `profiles` into one profile (SPEC §6).
+
+    `groups` has ProfileId and MergeGroupId (null = merges with nobody). `fields` (long rows of
+    `profiles`, e.g. a previous outcome's ``consolidated_fields``) carries per-field provenance;
+    without it every field takes its record's LastUpdatedAt and SourceObjectType. Profiles with a
+    ``MergedProfileIds`` column (a previous ``consolidated``) keep their members, so the outcome is
+    cumulative. `resolution` None means RECENCY.
+
+    >>> import datetime as dt
+    >>> p = pl.DataFrame({"ProfileId": ["a", "b", "c"], "FirstName": ["Ann", "Anne", "Bo"],
+    ...     "LastUpdatedAt": [dt.datetime(2024, 1, d, tzinfo=dt.timezone.utc) for d in (1, 2, 3)]})
+    >>> out = merge_profiles(p, pl.DataFrame({"ProfileId": ["a", "b"], "MergeGroupId": ["g", "g"]}))
+    >>> out.merged.select("ProfileId", "FirstName", "MergedProfileIds").rows(), out.untouched
+    ([('a', 'Anne', ['a', 'b'])], 1)
+    """
+    source_name = preferred_source(resolution)
+    require_columns(profiles, [_PID], "profiles")
+    profiles = profiles.with_columns(pl.col(_PID).cast(pl.String))
+    if not profiles.get_column(_PID).is_sorted():
+        profiles = profiles.sort(_PID)
+    pids = profiles.get_column(_PID)
+    dups = pids.filter(pids == pids.shift(1)).unique().to_list()
+    if dups:
+        raise ProfileError(
+            listed([Problem(None, _PID, f"duplicate ProfileId (got {p!r})") for p in dups])
+        )
+    prior = MERGED_IDS in profiles.columns
+    own = pl.concat_list(pl.col(_PID))
+    member_ids = (pl.coalesce(pl.col(MERGED_IDS), own) if prior else own).alias(MERGED_IDS)
+    profiles = profiles.with_columns(member_ids).with_row_index(IDX)
+    # Inside, a profile is its row index and a merge group its survivor's row index.
+    members = _members(profiles, groups)
+    link = members.lazy().select(IDX, GROUP, SURVIVOR)
+    if fields is None:
+        all_fields = fields_lazy(profiles.lazy(), index=[IDX])
+        cand = fields_lazy(profiles.lazy().join(link, on=IDX), index=[GROUP, SURVIVOR])
+    else:
+        ids = profiles.lazy().select(_PID, IDX)
+        all_fields = as_fields_lazy(fields).join(ids, on=_PID)
+        cand = all_fields.join(link, on=IDX)
+    resolved = resolve_rows(cand.collect(), source_name)
+    resolved = sort_fields(resolved, by=GROUP).drop(GROUP)
+    summary = members.lazy()
+    member_list = pl.col(_PID).sort_by(IDX)  # row order is ProfileId order
+    if prior:
+        summary = summary.join(profiles.lazy().select(IDX, MERGED_IDS), on=IDX, how="left")
+        member_list = pl.col(MERGED_IDS).list.explode(keep_nulls=False, empty_as_null=False).sort()
+    summary = (
+        summary.group_by(GROUP)
+        .agg(pl.col(TS).max().alias(schema.UPDATED), member_list.alias(MERGED_IDS))
+        .rename({GROUP: IDX})
+    )
+    template = (
+        profiles.lazy()
+        .drop(schema.UPDATED, MERGED_IDS, strict=False)
+        .join(summary, on=IDX, how="inner", maintain_order="left")
+        .drop(IDX)
+        .collect()
+    )
+    merged = flat_profiles(resolved, template)
+    merged_fields = resolved
+    rest = profiles.join(members.select(IDX), on=IDX, how="anti", maintain_order="left")
+    if prior:  # profiles merged before and left alone now stay merged
+        earlier = rest.filter(pl.col(MERGED_IDS).list.len() >= 2)
+        rest = rest.filter(pl.col(MERGED_IDS).list.len() < 2)
+        merged = merged.merge_sorted(_conform(earlier, merged.schema), key=_PID)
+        earlier_fields = all_fields.join(earlier.lazy().select(IDX), on=IDX, how="semi")
+        merged_fields = sort_fields(pl.concat([resolved, earlier_fields.drop(IDX).collect()]))
+    rest_fields = all_fields.join(rest.lazy().select(IDX), on=IDX, how="semi").drop(IDX)
+    log.debug("merged %d profiles; %d untouched", merged.height, rest.height)
+    return MergeOutcome(
+        merged=merged,
+        fields=merged_fields,
+        untouched=rest.height,
+        others=rest.drop(IDX),
+        others_fields=rest_fields,
+        domain_name=domain_name,
+    )
+
+
+def _runs(fields: pl.DataFrame, ids: pl.Series) -> pl.Expr:
+    """The row of each field row's ProfileId in `ids` (both sorted by ProfileId)."""
+    return pl.lit(ids.search_sorted(fields.get_column(_PID)).cast(pl.UInt32)).alias(_RUN)
+
+
+def _entries(fields: pl.DataFrame, ids: pl.Series) -> pl.LazyFrame:
+    """FieldSourceProfileIds entries in output order: ``__run`` (row of the ProfileId in `ids`),
+    ProfileId, ``__key`` (API key, or attribute key when ``__attr``), SourceProfileId.
+
+    `fields` is sorted by ProfileId, then field order, so a PartyTypeString (GenderString) row
+    directly follows its profile's PartyType (Gender) row, which it replaces.
+    """
+    replaced = (
+        pl.col(FIELD).is_in(list(_FOLD.values()))
+        & (pl.col(_PID).shift(-1) == pl.col(_PID))
+        & (pl.col(FIELD).shift(-1) == pl.col(FIELD) + "String")
+    ).fill_null(False)
+    is_attr = pl.col(FIELD).str.starts_with(ATTR_PREFIX)
+    key = pl.when(is_attr).then(pl.col(FIELD).str.slice(len(ATTR_PREFIX)))
+    return (
+        fields.lazy()
+        .with_columns(_runs(fields, ids))
+        .filter(~replaced)
+        .select(
+            _RUN,
+            _PID,
+            key.otherwise(pl.col(FIELD).replace(_FOLD)).alias(_KEY),
+            is_attr.alias(_ATTR),
+            SOURCE_PROFILE_ID,
+        )
+    )
+
+
+def _bodies(entries: pl.LazyFrame, by: list[str], value: pl.Expr) -> pl.LazyFrame:
+    """Per group of `by` (in first-seen order), ProfileId and the inside of a JSON object
+    (``"key":value,...`` in row order) as ``__json``."""
+    entry = pl.concat_str(json_string(pl.col(_KEY)), pl.lit(":"), value)
+    return (
+        entries.with_row_index("__n")
+        .group_by(by, maintain_order=True)
+        .agg(pl.col(_PID).first(), entry.sort_by("__n").str.join(",").alias(_JSON))
+    )
+
+
+def _source_objects(entries: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Per group of `by`, ProfileId and its FieldSourceProfileIds JSON object (sorted by `by`)."""
+    spi = json_string(pl.col(SOURCE_PROFILE_ID))
+    scalars = _bodies(entries.filter(~pl.col(_ATTR)), by, spi)
+    attrs = _bodies(entries.filter(pl.col(_ATTR)), by, spi)
+    both = scalars.join(attrs, on=by, how="full", coalesce=True)
+    body = pl.concat_str(
+        pl.col(_JSON),
+        pl.concat_str(pl.lit('"Attributes":{'), pl.col(_JSON + "_right"), pl.lit("}")),
+        separator=",",
+        ignore_nulls=True,
+    )
+    return both.select(
+        *by,
+        pl.coalesce(_PID, _PID + "_right").alias(_PID),
+        pl.concat_str(pl.lit("{"), body, pl.lit("}")).alias(_JSON),
+    ).sort(by)
+
+
+def field_sources_frame(fields: pl.DataFrame | pl.LazyFrame, *, ids: pl.Series) -> pl.DataFrame:
+    """ProfileId and its ``FieldSourceProfileIds`` JSON object, for every ProfileId in `ids`.
+
+    >>> f = pl.DataFrame({"ProfileId": ["a"] * 3, "Field": ["Attributes.Tier", "Gender",
+    ...     "GenderString"], "Value": ["x", "y", "z"], "SourceProfileId": ["a", "b", "c"]})
+    >>> field_sources_frame(f, ids=pl.Series(["a"])).item(0, "FieldSourceProfileIds")
+    '{"Gender":"c","Attributes":{"Tier":"a"}}'
+    """
+    rows = sort_fields(as_fields_lazy(fields).collect())
+    return _field_sources(rows, ids.cast(pl.String).sort())
+
+
+def _field_sources(fields: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """:func:`field_sources_frame` of sorted rows and sorted `ids`."""
+    objects = _source_objects(_entries(fields, ids), [_RUN]).collect()
+    values = pl.repeat("{}", ids.len(), dtype=pl.String, eager=True)
+    values = values.scatter(objects.get_column(_RUN), objects.get_column(_JSON))
+    return pl.DataFrame([ids.alias(_PID), values.alias(FIELD_SOURCE_PROFILE_IDS)])
+
+
+def merge_plan_lines(outcome: MergeOutcome, *, domain_name: str = "preview") -> pl.Series:
+    """Each MergeProfiles request of :func:`merge_plan` as one JSON string (fast to write out)."""
+    if not _DOMAIN_NAME.match(domain_name):
+        raise ConfigError(
+            Problem(None, "DomainName", f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {domain_name!r})")
+        )
+    merged = outcome.merged.select(_PID, MERGED_IDS).with_row_index(_RUN)
+    member = pl.col(MERGED_IDS)
+    others = member.list.len() - 1  # every list holds the main profile once
+    position = pl.int_range(pl.len()) - pl.col("__start")
+    members = (
+        merged.lazy()
+        .with_columns((others.cum_sum() - others).alias("__start"))
+        .explode(MERGED_IDS)
+        .filter(member != pl.col(_PID))
+        .with_columns((position // MAX_PROFILES_PER_REQUEST).alias(_CHUNK))
+        .drop("__start")
+    )
+    requests = members.group_by(_RUN, _CHUNK, maintain_order=True).agg(
+        pl.col(_PID).first(), member.alias("ProfileIdsToBeMerged")
+    )
+    entries = _entries(outcome.fields, outcome.merged.get_column(_PID))
+    big = merged.filter(member.list.len() > MAX_PROFILES_PER_REQUEST + 1).get_column(_RUN)
+    chunked = entries.filter(pl.col(_RUN).is_in(big.implode())).join(
+        members.select(_RUN, member.alias(SOURCE_PROFILE_ID), _CHUNK),
+        on=[_RUN, SOURCE_PROFILE_ID],
+        how="left",
+        maintain_order="left",
+    )
+    entries = pl.concat(
+        [
+            entries.filter(~pl.col(_RUN).is_in(big.implode())).with_columns(
+                pl.lit(0, pl.Int64).alias(_CHUNK)
+            ),
+            chunked.with_columns(pl.col(_CHUNK).fill_null(0).cast(pl.Int64)),
+        ]
+    )
+    objects = _source_objects(entries, [_RUN, _CHUNK]).drop(_PID)
+    ids_json = pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1)
+    line = pl.concat_str(
+        pl.lit('{"DomainName":'),
+        json_string(pl.lit(domain_name)),
+        pl.lit(',"MainProfileId":'),
+        json_string(pl.col(_PID)),
+        pl.lit(","),
+        ids_json,
+        pl.concat_str(pl.lit(f',"{FIELD_SOURCE_PROFILE_IDS}":'), pl.col(_JSON)),
+        pl.lit("}"),
+        ignore_nulls=True,
+    )
+    return (
+        requests.with_columns(pl.col(_CHUNK).cast(pl.Int64))
+        .join(objects, on=[_RUN, _CHUNK], how="left", maintain_order="left")
+        .sort(_RUN, _CHUNK)
+        .select(line.alias("Request"))
+        .collect()
+        .to_series()
+    )
+
+
+def merge_plan(outcome: MergeOutcome, *, domain_name: str = "preview") -> list[dict[str, Any]]:
+    """MergeProfiles requests that replay `outcome` (1..20 ProfileIdsToBeMerged each).
+
+    >>> p = pl.DataFrame({"ProfileId": ["a", "b"], "FirstName": ["Ann", "Anne"]})
+    >>> out = merge_profiles(p, pl.DataFrame({"ProfileId": ["a", "b"], "MergeGroupId": [1, 1]}))
+    >>> merge_plan(out, domain_name="demo")  # doctest: +NORMALIZE_WHITESPACE
+    [{'DomainName': 'demo', 'MainProfileId': 'a', 'ProfileIdsToBeMerged': ['b'],
+      'FieldSourceProfileIds': {'FirstName': 'a'}}]
+    """
+    lines = merge_plan_lines(outcome, domain_name=domain_name)
+    return json.loads("[" + ",".join(lines.to_list()) + "]")
+
+
+def merged_json_lines(outcome: MergeOutcome) -> pl.Series:
+    """Each merged profile as one JSON object (see :func:`merged_nested`), sorted by ProfileId."""
+    merged, fields = outcome.merged, outcome.fields
+    is_attr = pl.col(FIELD).str.starts_with(ATTR_PREFIX)
+    value = (
+        pl.when(pl.col(FIELD).is_in(schema.ADDRESS_TYPES))
+        .then(pl.col(VALUE))
+        .otherwise(json_string(pl.col(VALUE)))
+    )
+    rows = fields.lazy().with_columns(_runs(fields, merged.get_column(_PID)))
+    standard = _bodies(rows.filter(~is_attr).with_columns(pl.col(FIELD).alias(_KEY)), [_RUN], value)
+    attributes = _bodies(
+        rows.filter(is_attr).with_columns(pl.col(FIELD).str.slice(len(ATTR_PREFIX)).alias(_KEY)),
+        [_RUN],
+        value,
+    )
+    origin = pl.struct(
+        pl.col(SOURCE_PROFILE_ID).alias(_PID), pl.col(FIELD_UPDATED), pl.col(FIELD_SOURCE)
+    ).struct.json_encode()
+    provenance = _bodies(rows.with_columns(pl.col(FIELD).alias(_KEY)), [_RUN], origin)
+    record = [c for c in merged.columns if c in schema.BOOKKEEPING_COLUMNS]
+    record += [c for c in merged.columns if c != _PID and schema.is_passthrough(c)]
+    body = pl.concat_str(
+        pl.concat_str(pl.lit(f'"{_PID}":'), json_string(pl.col(_PID))),
+        pl.col("__standard"),
+        pl.concat_str(pl.lit('"Attributes":{'), pl.col("__attributes"), pl.lit("}")),
+        pl.struct(record).struct.json_encode().str.slice(1).str.head(-1),
+        pl.concat_str(pl.lit(f'"{FIELD_SOURCE_PROFILE_IDS}":'), pl.col(FIELD_SOURCE_PROFILE_IDS)),
+        pl.concat_str(pl.lit('"FieldProvenance":{'), pl.col("__provenance"), pl.lit("}")),
+        separator=",",
+        ignore_nulls=True,
+    )
+    base = (
+        merged.select(_PID, *record)
+        .with_row_index(_RUN)
+        .with_columns(outcome.field_sources.get_column(FIELD_SOURCE_PROFILE_IDS))
+    )
+    out = base.lazy()
+    for name, part in (
+        ("__standard", standard),
+        ("__attributes", attributes),
+        ("__provenance", provenance),
+    ):
+        out = out.join(
+            part.select(_RUN, pl.col(_JSON).alias(name)), on=_RUN, how="left", maintain_order="left"
+        )
+    return (
+        out.select(pl.concat_str(pl.lit("{"), body, pl.lit("}")).alias("Profile"))
+        .collect()
+        .to_series()
+    )
+
+
+def merged_nested(outcome: MergeOutcome) -> list[dict[str, Any]]:
+    """Each merged profile in the nested AWS profile shape, with its provenance.
+
+    Standard fields and address structures at the top, ``Attributes`` as a map, then
+    SourceObjectType, LastUpdatedAt, pass-through columns (``MergedProfileIds``),
+    ``FieldSourceProfileIds`` and ``FieldProvenance`` (per field: the ProfileId, UpdatedAt and
+    Source of the kept value). Absent fields are left out.
+
+    >>> p = pl.DataFrame({"ProfileId": ["a", "b"], "Address.City": ["Oslo", None],
+    ...     "Attributes.Tier": [None, "gold"]})
+    >>> out = merge_profiles(p, pl.DataFrame({"ProfileId": ["a", "b"], "MergeGroupId": [1, 1]}))
+    >>> d = merged_nested(out)[0]
+    >>> d["Address"], d["Attributes"], d["MergedProfileIds"], d["FieldSourceProfileIds"]
+    ({'City': 'Oslo'}, {'Tier': 'gold'}, ['a', 'b'], {'Address': 'a', 'Attributes': {'Tier': 'b'}})
+    """
+    lines = merged_json_lines(outcome)
+    return json.loads("[" + ",".join(lines.to_list()) + "]")
