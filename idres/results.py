@@ -79,23 +79,25 @@ def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
 
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist)."""
-    from idres.merge import merged_nested
+    from idres.merge_plan import merge_plan_lines, merged_json_lines
 
     result.links.write_parquet(folder / "links.parquet")
     result.keys.write_parquet(folder / "keys.parquet")
     result.groups.write_parquet(folder / "groups.parquet")
     _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
     result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
+    plan_lines: list[str] = []
     if result.merge is not None:
         result.merge.merged.write_parquet(folder / "merged-profiles.parquet")
-        nested = merged_nested(result.merge)
-        with (folder / "merged-profiles.jsonl").open("w", encoding="utf-8") as fh:
-            if isinstance(nested, pl.DataFrame):
-                nested.write_ndjson(fh)
-            else:
-                for record in nested:
-                    fh.write(json.dumps(record, default=str) + "\n")
-    _dump(folder / "merge-plan.json", {"Requests": result.merge_plan})
+        lines = merged_json_lines(result.merge)
+        (folder / "merged-profiles.jsonl").write_text(
+            "".join(line + "\n" for line in lines.to_list()), "utf-8"
+        )
+        plan_lines = merge_plan_lines(result.merge, domain_name=result.merge.domain_name).to_list()
+    body = ",\n    ".join(plan_lines)
+    (folder / "merge-plan.json").write_text(
+        '{"Requests": [' + ("\n    " + body + "\n" if body else "") + "]}\n", "utf-8"
+    )
     _dump(folder / "summary.json", result.summary)
     _dump(folder / "timings.json", result.timings)
 

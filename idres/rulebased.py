@@ -64,9 +64,13 @@ class RuleBasedResult:
     groups: pl.DataFrame
     dead_letters: pl.DataFrame
     merge: MergeOutcome | None
-    merge_plan: list[dict[str, Any]]
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def merge_plan(self) -> list[dict[str, Any]]:
+        """The MergeProfiles requests that replay the merges (built on first use)."""
+        return self.merge.plan if self.merge is not None else []
 
 
 def _timed(timings: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
@@ -134,7 +138,7 @@ def run_rule_based(
     Rows are worked on in ProfileId order (as :func:`idres.profiles.read_profiles` returns them;
     any other order is sorted first), so results do not depend on the input's row order.
     """
-    from idres.merge import merge_plan, merge_profiles
+    from idres.merge import merge_profiles
     from idres.normalize import normalize
 
     opts = options or RuleBasedOptions()
@@ -217,7 +221,6 @@ def run_rule_based(
     )
 
     outcome = None
-    plan: list[dict[str, Any]] = []
     to_merge = groups.filter(pl.col("MergeGroupId").is_not_null()).select(
         "ProfileId", "MergeGroupId"
     )
@@ -230,7 +233,6 @@ def run_rule_based(
                 profiles, to_merge, resolution=rules.ConflictResolution, domain_name=domain_name
             ),
         )
-        plan = _timed(timings, "merge plan", lambda: merge_plan(outcome, domain_name=domain_name))
 
     from idres.findings import rule_based_summary
 
@@ -252,7 +254,6 @@ def run_rule_based(
         groups=groups,
         dead_letters=dead,
         merge=outcome,
-        merge_plan=plan,
         summary=summary,
         timings=timings,
     )
