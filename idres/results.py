@@ -77,6 +77,11 @@ def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
     )
 
 
+def write_lines(lines: pl.Series, path: Path) -> None:
+    """Write one string a line, natively (no Python string per line)."""
+    lines.alias("line").to_frame().write_csv(path, include_header=False, quote_style="never")
+
+
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist)."""
     from idres.merge_plan import merge_plan_lines, merged_json_lines
@@ -86,18 +91,18 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     result.groups.write_parquet(folder / "groups.parquet")
     _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
     result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
-    plan_lines: list[str] = []
+    plan = pl.Series("line", [], dtype=pl.String)
     if result.merge is not None:
         result.merge.merged.write_parquet(folder / "merged-profiles.parquet")
-        lines = merged_json_lines(result.merge)
-        (folder / "merged-profiles.jsonl").write_text(
-            "".join(line + "\n" for line in lines.to_list()), "utf-8"
-        )
-        plan_lines = merge_plan_lines(result.merge, domain_name=result.merge.domain_name).to_list()
-    body = ",\n    ".join(plan_lines)
-    (folder / "merge-plan.json").write_text(
-        '{"Requests": [' + ("\n    " + body + "\n" if body else "") + "]}\n", "utf-8"
+        write_lines(merged_json_lines(result.merge), folder / "merged-profiles.jsonl")
+        plan = merge_plan_lines(result.merge, domain_name=result.merge.domain_name)
+    # {"Requests": [...]} with one request a line: valid JSON, and greppable.
+    comma = pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(pl.lit(",")).otherwise(pl.lit(""))
+    requests = plan.to_frame("line").select(pl.concat_str([pl.lit("    "), pl.col("line"), comma]))
+    lines = pl.concat(
+        [pl.Series(['{"Requests": [']), requests.to_series(), pl.Series(["]}"])], rechunk=True
     )
+    write_lines(lines, folder / "merge-plan.json")
     _dump(folder / "summary.json", result.summary)
     _dump(folder / "timings.json", result.timings)
 
