@@ -155,6 +155,15 @@ def canonical_plan(
     >>> plan.collect().select("ProfileId", "Zip").rows()
     [('a', 2), ('b', 1)]
     """
+    wildcards = [
+        name
+        for name in lf.collect_schema().names()
+        if name == "*" or (name.startswith("^") and name.endswith("$"))
+    ]
+    for name in wildcards:  # Polars reads these as a wildcard / regular expression, not one column
+        report.add(f"column {name}", f"this column name is not supported (got {name!r})")
+    if wildcards:
+        raise ProfileError(report.capped())
     flat, shown = _rename(_flatten(lf.collect_schema(), report, reported), names, report)
     columns: dict[str, pl.Expr] = {}
     scratch: list[pl.Expr] = []  # the raw update time, kept for messages until checked
