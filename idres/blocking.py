@@ -267,22 +267,20 @@ def _dedup(
     """One row per distinct (a, b), the rule bits OR-ed, sorted by (a, b)."""
     if not a:
         return pl.DataFrame(schema={A: pl.UInt32, B: pl.UInt32, RULES: pl.UInt64})
-    aa = np.concatenate(a).astype(np.uint64)
-    bb = np.concatenate(b).astype(np.uint64)
-    key = (aa << np.uint64(32)) | bb
-    del aa, bb
-    grouped = (
-        pl.DataFrame({"__key": key, RULES: np.concatenate(bit)})
-        .group_by("__key")
-        .agg(pl.col(RULES).bitwise_or())
-        .sort("__key")
+    key = (np.concatenate(a).astype(np.uint64) << np.uint64(32)) | np.concatenate(b).astype(
+        np.uint64
     )
-    key = grouped["__key"].to_numpy()
+    ordered = pl.DataFrame({"__key": key, RULES: np.concatenate(bit)}).sort("__key")
+    key = ordered["__key"].to_numpy()
+    bits = ordered[RULES].to_numpy()
+    start = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, int)
+    rules = np.bitwise_or.reduceat(bits, start) if key.size else bits
+    key = key[start]
     return pl.DataFrame(
         {
             A: (key >> np.uint64(32)).astype(np.uint32),
             B: (key & np.uint64(0xFFFFFFFF)).astype(np.uint32),
-            RULES: grouped[RULES],
+            RULES: rules.astype(np.uint64),
         }
     )
 

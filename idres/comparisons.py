@@ -64,6 +64,10 @@ class Comparison:
     tf: bool = True
     #: The parts of a ``composite`` comparison (see :meth:`composite`).
     parts: tuple[Comparison, ...] = ()
+    #: Household rule (see idres.em): this comparison's positive weight is dropped for a pair whose
+    #: `gate` comparison disagrees (its "else" level) unless `gate_unless` is exact.
+    gate: str | None = None
+    gate_unless: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -82,7 +86,14 @@ class Comparison:
         object.__setattr__(self, "thresholds", tuple(float(t) for t in self.thresholds))
 
     @classmethod
-    def composite(cls, name: str, parts: Sequence[Comparison]) -> Comparison:
+    def composite(
+        cls,
+        name: str,
+        parts: Sequence[Comparison],
+        *,
+        gate: str | None = None,
+        gate_unless: str | None = None,
+    ) -> Comparison:
         """One comparison over correlated attributes: the first part that agrees at any level
         but "else" decides, so agreeing parts are not counted as independent evidence.
 
@@ -91,7 +102,7 @@ class Comparison:
         >>> Comparison.composite("Address", [line, code]).levels
         ('Address.Address exact', 'Address.Address jw>=0.9', 'Address.PostalCode exact', 'else')
         """
-        return cls(name, "composite", (), parts=tuple(parts))
+        return cls(name, "composite", (), parts=tuple(parts), gate=gate, gate_unless=gate_unless)
 
     @property
     def exact_levels(self) -> tuple[int, ...]:
@@ -128,19 +139,23 @@ class Comparison:
             "tf": self.tf,
             "levels": list(self.levels),
             **({"parts": [p.to_dict() for p in self.parts]} if self.parts else {}),
+            **({"gate": self.gate} if self.gate else {}),
+            **({"gate_unless": self.gate_unless} if self.gate_unless else {}),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Comparison:
         """Inverse of :meth:`to_dict` (the ``levels`` entry is derived and ignored)."""
+        gate = {"gate": data.get("gate"), "gate_unless": data.get("gate_unless")}
         if data.get("parts"):
-            return cls.composite(data["name"], [cls.from_dict(p) for p in data["parts"]])
+            return cls.composite(data["name"], [cls.from_dict(p) for p in data["parts"]], **gate)
         return cls(
             name=data["name"],
             kind=data["kind"],
             columns=tuple(data["columns"]),
             thresholds=tuple(data.get("thresholds", ())),
             tf=bool(data.get("tf", True)),
+            **gate,
         )
 
 
@@ -161,7 +176,13 @@ def default_comparisons(frame: pl.DataFrame | None = None) -> tuple[Comparison, 
         Comparison("FirstName", "name", (n("FirstName"),)),
         Comparison("LastName", "name", (n("LastName"),)),
         Comparison("EmailAddress", "email", tuple(n(c) for c in schema.EMAIL_FIELDS)),
-        Comparison("PhoneNumber", "phone", tuple(n(c) for c in schema.PHONE_FIELDS)),
+        Comparison(
+            "PhoneNumber",
+            "phone",
+            tuple(n(c) for c in schema.PHONE_FIELDS),
+            gate="FirstName",
+            gate_unless="BirthDate",
+        ),
         Comparison("BirthDate", "date", (n("BirthDate"),)),
         Comparison.composite(
             "Address",
@@ -185,7 +206,8 @@ def _restrict(comp: Comparison, filled: set[str]) -> Comparison | None:
     """`comp` on the `filled` columns only (None when nothing is left)."""
     if comp.parts:
         parts = [kept for p in comp.parts if (kept := _restrict(p, filled)) is not None]
-        return Comparison.composite(comp.name, parts) if parts else None
+        gate = {"gate": comp.gate, "gate_unless": comp.gate_unless}
+        return Comparison.composite(comp.name, parts, **gate) if parts else None
     cols = tuple(c for c in comp.columns if c in filled)
     return replace(comp, columns=cols) if cols else None
 
@@ -204,11 +226,36 @@ def check_columns(frame: pl.DataFrame, comparisons: Iterable[Comparison]) -> lis
 @dataclass(frozen=True, slots=True)
 class _Family:
     comparison: Comparison
-    codes: tuple[npt.NDArray[np.int32], ...]  # per column, -1 = missing
+    #: Per profile, its distinct codes packed to the left (slot i holds a value iff count > i).
+    slots: tuple[npt.NDArray[np.int32], ...]
+    count: npt.NDArray[np.int8]  # number of distinct values of each profile
     values: npt.NDArray[np.object_]  # value of each code
     tf: npt.NDArray[np.float64]  # share of profiles holding each value
     aux: npt.NDArray[np.int32] | None  # per code: local part / last-7 code, or (y, m, d)
     parts: tuple[_Family, ...] = ()
+
+
+def _slots(
+    codes: tuple[npt.NDArray[np.int32], ...], n: int
+) -> tuple[tuple[npt.NDArray[np.int32], ...], npt.NDArray[np.int8]]:
+    """Each profile's distinct codes (``-1`` = missing) packed into the first slots.
+
+    >>> slots, count = _slots((np.array([3, -1, 2]), np.array([4, 5, 2])), 3)
+    >>> [s.tolist() for s in slots], count.tolist()
+    ([[3, 5, 2], [4, -1, -1]], [2, 1, 1])
+    """
+    if not codes:
+        return (np.full(n, -1, dtype=np.int32),), np.zeros(n, dtype=np.int8)
+    big = np.iinfo(np.int32).max
+    m = np.stack(codes, axis=1).astype(np.int32)
+    m[m < 0] = big
+    m.sort(axis=1)
+    m[:, 1:][m[:, 1:] == m[:, :-1]] = big  # a value held under two sub-types counts once
+    m.sort(axis=1)
+    count = (m != big).sum(axis=1).astype(np.int8)
+    width = max(int(count.max()) if n else 0, 1)
+    m[m == big] = -1
+    return tuple(np.ascontiguousarray(m[:, i]) for i in range(width)), count
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,22 +279,19 @@ def _codes(values: pl.Series, uniq: pl.Series) -> npt.NDArray[np.int32]:
 def _encode_family(frame: pl.DataFrame, comp: Comparison) -> _Family:
     if comp.parts:
         parts = tuple(_encode_family(frame, p) for p in comp.parts)
-        return _Family(comp, (), np.zeros(0, dtype=object), np.zeros(0), None, parts)
+        empty = np.zeros(0, dtype=np.int8)
+        return _Family(comp, (), empty, np.zeros(0, dtype=object), np.zeros(0), None, parts)
     n = frame.height
     cols = [frame.get_column(c).cast(pl.String) for c in comp.columns]
     stacked = pl.concat(cols)
     uniq = stacked.drop_nulls().unique().sort()
     all_codes = _codes(stacked, uniq)
     codes = tuple(all_codes[i * n : (i + 1) * n] for i in range(len(cols)))
+    slots, held = _slots(codes, n)
     count = np.zeros(uniq.len(), dtype=np.int64)
-    holder = np.zeros(n, dtype=bool)
-    for j, c in enumerate(codes):  # a profile holding a value in two sub-types counts once
-        first = c >= 0
-        for earlier in codes[:j]:
-            first &= c != earlier
-        count += np.bincount(c[first], minlength=count.size)
-        holder |= c >= 0
-    tf = count / max(int(holder.sum()), 1)
+    for c in slots:
+        count += np.bincount(c[c >= 0], minlength=count.size)
+    tf = count / max(int((held > 0).sum()), 1)
     aux: npt.NDArray[np.int32] | None = None
     if comp.kind == "email":
         local = uniq.str.split("@").list.first()
@@ -258,7 +302,7 @@ def _encode_family(frame: pl.DataFrame, comp: Comparison) -> _Family:
     elif comp.kind == "date":
         ymd = uniq.str.extract_groups(r"^(\d{4})-(\d{2})-(\d{2})$").struct.unnest()
         aux = ymd.select(pl.all().cast(pl.Int32).fill_null(-1)).to_numpy().astype(np.int32)
-    return _Family(comp, codes, uniq.to_numpy().astype(object), tf, aux)
+    return _Family(comp, slots, held, uniq.to_numpy().astype(object), tf, aux)
 
 
 def encode(frame: pl.DataFrame, comparisons: Sequence[Comparison]) -> Encoded:
@@ -297,32 +341,44 @@ def _jaro_winkler(
     return sim if inverse is None else sim[inverse.ravel()]
 
 
+Combo = tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.int32]]
+
+
+def _combos(f: _Family, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]) -> list[Combo]:
+    """Per pair of slots, the pairs where both hold a value and the two codes."""
+    ca, cb = f.count[a], f.count[b]
+    out = []
+    for i, left in enumerate(f.slots):
+        for j, right in enumerate(f.slots):
+            sel = np.flatnonzero((ca > i) & (cb > j))
+            out.append((sel, left[a[sel]], right[b[sel]]))
+    return out
+
+
 def _compare_family(
     f: _Family, a: npt.NDArray[np.int64], b: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
     comp, size = f.comparison, a.size
     if f.parts:
         return _compare_composite(f, a, b)
-    used = [c for c in f.codes if (c >= 0).any()]
-    sides = [(c[a], c[b]) for c in used]
-    combos = [(x, y) for x, _ in sides for _, y in sides]
-    present = np.zeros(size, dtype=bool)
+    combos = _combos(f, a, b)
+    present = (f.count[a] > 0) & (f.count[b] > 0)
     exact = np.zeros(size, dtype=bool)
     tf = np.full(size, np.inf)
-    for x, y in combos:
-        both = (x >= 0) & (y >= 0)
-        present |= both
-        eq = both & (x == y)
-        exact |= eq
+    for sel, x, y in combos:
+        eq = x == y
+        hit = sel[eq]
+        exact[hit] = True
         if comp.tf:
-            np.minimum(tf, np.where(eq, f.tf[np.maximum(x, 0)], np.inf), out=tf)
+            tf[hit] = np.minimum(tf[hit], f.tf[x[eq]])
     gamma = np.where(present, len(comp.levels) - 1, -1).astype(np.int8)
     need = present & ~exact
     if comp.kind in ("email", "phone", "date"):
         middle = np.zeros(size, dtype=bool)
-        for x, y in combos:
-            both = need & (x >= 0) & (y >= 0)
-            middle |= both & _middle(f, x, y)
+        for sel, x, y in combos:
+            keep = need[sel]
+            hit = sel[keep]
+            middle[hit[_middle(f, x[keep], y[keep])]] = True
         if comp.kind == "email":  # JW on the whole address where the local parts differ
             best = _best_similarity(f, combos, need & ~middle)
             middle |= best >= comp.thresholds[0]
@@ -369,18 +425,17 @@ def _middle(
 
 
 def _best_similarity(
-    f: _Family,
-    combos: list[tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]],
-    need: npt.NDArray[np.bool_],
+    f: _Family, combos: list[Combo], need: npt.NDArray[np.bool_]
 ) -> npt.NDArray[np.float32]:
     """Best Jaro-Winkler similarity over the sub-type pairs (stops at the top threshold)."""
     best = np.zeros(need.size, dtype=np.float32)
     top = f.comparison.thresholds[0]
     need = need.copy()
-    for x, y in combos:
-        idx = np.flatnonzero(need & (x >= 0) & (y >= 0))
+    for sel, x, y in combos:
+        keep = need[sel]
+        idx = sel[keep]
         if idx.size:
-            best[idx] = np.maximum(best[idx], _jaro_winkler(f.values, x[idx], y[idx]))
+            best[idx] = np.maximum(best[idx], _jaro_winkler(f.values, x[keep], y[keep]))
             need[idx[best[idx] >= top]] = False  # already at the strongest fuzzy level
     return best
 

@@ -321,3 +321,15 @@ def test_composite_carries_the_term_frequency_of_the_deciding_part() -> None:
     vec = comparison_vectors(frame, [ADDRESS], pl.DataFrame({"a": [0], "b": [1]}))
     assert vec["gamma.Address"][0] == 2  # postal code decides
     assert vec["tf.Address"][0] == pytest.approx(2 / 3)  # '98101': 2 of 3 profiles
+
+
+def test_the_household_gate_survives_a_round_trip_and_restriction() -> None:
+    comps = {c.name: c for c in default_comparisons()}
+    phone = comps["PhoneNumber"]
+    assert (phone.gate, phone.gate_unless) == ("FirstName", "BirthDate")
+    assert Comparison.from_dict(phone.to_dict()) == phone
+    assert "gate" not in comps["FirstName"].to_dict()
+    kept = {c.name: c for c in default_comparisons(pl.DataFrame({norm("PhoneNumber"): ["1"]}))}
+    assert kept["PhoneNumber"].gate == "FirstName"
+    gated = Comparison.composite("Address", [LINE, POSTCODE], gate="FirstName")
+    assert Comparison.from_dict(gated.to_dict()) == gated

@@ -171,3 +171,44 @@ def test_labels_of_the_wrong_length_are_refused() -> None:
     vectors, _ = simulate(10, seed=0)
     with pytest.raises(Exception, match="one label per vector"):
         FellegiSunter(COMPS).fit_supervised(vectors, [True, False])
+
+
+def test_household_rule_drops_a_shared_phone_between_different_first_names() -> None:
+    first = Comparison("FirstName", "name", ("_n.FirstName",))
+    birth = Comparison("BirthDate", "date", ("_n.BirthDate",))
+    phone = Comparison(
+        "PhoneNumber", "phone", ("_n.PhoneNumber",), gate="FirstName", gate_unless="BirthDate"
+    )
+    model = FellegiSunter.from_parameters(
+        [first, birth, phone],
+        {
+            "FirstName": TRUE_M["FirstName"],
+            "BirthDate": TRUE_M["BirthDate"],
+            "PhoneNumber": TRUE_M["PhoneNumber"],
+        },
+        {
+            "FirstName": TRUE_U["FirstName"],
+            "BirthDate": TRUE_U["BirthDate"],
+            "PhoneNumber": TRUE_U["PhoneNumber"],
+        },
+        0.01,
+    )
+    # first names: else / exact / else / missing / else; birth dates: - / - / exact / - / else
+    vec = pl.DataFrame(
+        {
+            "gamma.FirstName": pl.Series([3, 0, 3, -1, 3], dtype=pl.Int8),
+            "gamma.BirthDate": pl.Series([-1, -1, 0, -1, 2], dtype=pl.Int8),
+            "gamma.PhoneNumber": pl.Series([0, 0, 0, 0, 2], dtype=pl.Int8),
+        }
+    )
+    w = model.comparison_weights(vec)["PhoneNumber"]
+    shared = np.log2(0.70 / 0.01)
+    assert w[:4].tolist() == pytest.approx([0.0, shared, shared, shared])
+    assert w[4] == pytest.approx(np.log2(0.20 / 0.97))  # a disagreement keeps its weight
+    ungated = FellegiSunter.from_parameters(
+        [first, birth, Comparison("PhoneNumber", "phone", ("_n.PhoneNumber",))],
+        model.m_,
+        model.u_,
+        0.01,
+    )
+    assert ungated.comparison_weights(vec)["PhoneNumber"][0] == pytest.approx(shared)
