@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -17,6 +17,9 @@ from idres import schema
 from idres.config import DomainConfig, load_domain
 from idres.results import PreviewResult, profile_ids_digest
 from idres.rulebased import RuleBasedOptions, run_rule_based
+
+if TYPE_CHECKING:
+    from idres.mljob import MLOptions
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +29,7 @@ def preview(
     profiles: pl.DataFrame | str | Path,
     *,
     rule_based_options: RuleBasedOptions | None = None,
-    ml_options: Any | None = None,
+    ml_options: MLOptions | None = None,
     jobs: tuple[str, ...] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> PreviewResult:

@@ -156,6 +156,26 @@ def preview_command(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON instead of tables.")
     ] = False,
+    link_threshold: Annotated[
+        float,
+        typer.Option(help="ML job: link pairs whose ConfidenceScore is at least this (0..1)."),
+    ] = 0.9,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="ML job: a saved model.json to score with instead of fitting."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="ML job: ISO time the job is scheduled after (default: latest LastUpdatedAt)."
+        ),
+    ] = None,
+    max_block_size: Annotated[
+        int, typer.Option(help="ML job: skip blocking keys shared by more profiles than this.")
+    ] = 500,
+    seed: Annotated[
+        int, typer.Option(help="ML job: seed of the random pairs that estimate u.")
+    ] = 0,
 ) -> None:
     """Preview which profiles a domain config would match and merge, and why.
 
@@ -182,6 +202,17 @@ def preview_command(
     if job not in (None, "rule-based", "ml"):
         raise InputError(Problem(None, "--job", f"must be 'rule-based' or 'ml' (got {job!r})"))
     check_output_dir(out, force=force)
+    from idres.mljob import MLOptions
+    from idres.schedule import parse_moment
+
+    ml_options = MLOptions(
+        link_threshold=link_threshold,
+        model=model,
+        as_of=parse_moment(as_of, option="--as-of") if as_of else None,
+        max_block_size=max_block_size,
+        seed=seed,
+        normalization=normalization,
+    )
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("reading inputs", total=None)
         config = load_domain(domain)
@@ -210,6 +241,7 @@ def preview_command(
                 hub_limit=hub_limit,
                 normalization=normalization,
             ),
+            ml_options=ml_options,
             jobs=(job,) if job else None,
             on_step=step,
         )
