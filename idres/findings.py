@@ -17,6 +17,17 @@ import polars as pl
 if TYPE_CHECKING:
     from idres.rules import LevelPlan
 
+#: The run-summary counts, in display order (the CLI and the report print these).
+COUNT_KEYS = (
+    "ProfilesReviewed",
+    "MatchGroups",
+    "ProfilesInMatchGroups",
+    "MergeGroups",
+    "ProfilesInMergeGroups",
+    "ProfilesAbsorbed",
+    "ProfilesAfterMerge",
+    "DeadLetters",
+)
 TOP_GROUPS = 10
 TOP_KEYS_PER_GROUP = 5
 TOP_HUBS = 25

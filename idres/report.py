@@ -25,6 +25,7 @@ from idres import report_charts as charts
 from idres import schema
 from idres.atomic import atomic_file
 from idres.errors import ResultsError
+from idres.findings import COUNT_KEYS
 from idres.report_charts import details, img, p, records, section, table
 from idres.report_views import diff_view, evaluation_view, thresholds_view
 from idres.results import ML, RULE_BASED, ResultsFolder
@@ -49,17 +50,7 @@ MAX_MEMBERS: Final = 20
 
 # --- rule-based ---------------------------------------------------------------------------------
 
-RB_KEYS: Final = (
-    "ProfilesReviewed",
-    "MatchGroups",
-    "ProfilesInMatchGroups",
-    "MergeGroups",
-    "ProfilesInMergeGroups",
-    "ProfilesAbsorbed",
-    "ProfilesAfterMerge",
-    "MaxAllowedRuleLevelForMerging",
-    "DeadLetters",
-)
+RB_KEYS: Final = (*COUNT_KEYS, "MaxAllowedRuleLevelForMerging")
 LEVEL_COLUMNS: Final = {
     "level": RULE_LEVEL,
     "rule": "Rule",

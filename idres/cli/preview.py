@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from idres.cli._common import app, console, progress
+from idres.findings import COUNT_KEYS
 
 RB = "rule-based"
 
@@ -18,16 +19,7 @@ def _summary_tables(summary: dict[str, Any]) -> None:
     rb = summary.get(RB)
     if rb:
         head = Table(title="Rule-based matching", show_header=False, title_justify="left")
-        for key in (
-            "ProfilesReviewed",
-            "MatchGroups",
-            "ProfilesInMatchGroups",
-            "MergeGroups",
-            "ProfilesInMergeGroups",
-            "ProfilesAbsorbed",
-            "ProfilesAfterMerge",
-            "DeadLetters",
-        ):
+        for key in COUNT_KEYS:
             head.add_row(key, f"{rb[key]:,}")
         console.print(head)
         levels = Table(title="Per rule level", title_justify="left")
