@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from idres.cli._common import app, console, progress
+from idres.cli._common import app, console, err_console, progress
 from idres.findings import COUNT_KEYS
 
 RB = "rule-based"
@@ -168,6 +168,17 @@ def preview_command(
     seed: Annotated[
         int, typer.Option(help="ML job: seed of the random pairs that estimate u.")
     ] = 0,
+    send_dlq: Annotated[
+        bool,
+        typer.Option(
+            "--send-dlq",
+            help="Also send the dead letters to the config's DeadLetterQueueUrl (SQS); without it they "
+            "stay in the results folder.",
+        ),
+    ] = False,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="With --send-dlq: an SQS API endpoint other than AWS's.")
+    ] = None,
 ) -> None:
     """Preview which profiles a domain config would match and merge, and why.
 
@@ -194,6 +205,16 @@ def preview_command(
     if job not in (None, "rule-based", "ml"):
         raise InputError(Problem(None, "--job", f"must be 'rule-based' or 'ml' (got {job!r})"))
     check_output_dir(out, force=force)
+    if send_dlq:
+        queue = load_domain(domain).DeadLetterQueueUrl
+        if not queue:
+            raise InputError(
+                Problem(
+                    str(domain),
+                    "DeadLetterQueueUrl",
+                    "--send-dlq needs a DeadLetterQueueUrl (got none)",
+                )
+            )
     from idres.mljob import MLOptions
     from idres.schedule import parse_moment
 
@@ -240,6 +261,17 @@ def preview_command(
         result.inputs.update({"config": str(domain), "profiles": str(profiles)})
         step("writing results")
         write_results(result, out, force=force)
+    if send_dlq and result.rule_based is not None:
+        from idres.dlq import send_dead_letters
+
+        report = send_dead_letters(
+            out, queue, domain_name=config.DomainName, endpoint_url=endpoint_url
+        )
+        err_console.print(
+            f"Dead letters sent to {report.queue_url}: {report.sent:,}; refused: {len(report.failed):,}"
+        )
+        if report.failed:
+            raise typer.Exit(1)
     summary = result.summary
     if truth_frame is not None:
         from idres.evaluate import evaluate
