@@ -14,17 +14,17 @@ from typer._click.exceptions import ClickException as TyperClickException
 # Command modules register their commands on `app` when imported; the order of registration is
 # the order of `idres --help`.
 # isort: off
-from idres.cli import aws as _aws  # noqa: F401
-from idres.cli import evaluate as _evaluate  # noqa: F401
-from idres.cli import ml as _ml  # noqa: F401
-from idres.cli import preview as _preview  # noqa: F401
-from idres.cli import profiles as _profiles  # noqa: F401
-from idres.cli import synth as _synth  # noqa: F401
-from idres.cli import timeline as _timeline  # noqa: F401
-from idres.cli import diff as _diff  # noqa: F401
-from idres.cli import tune as _tune  # noqa: F401
-from idres.cli import report as _report  # noqa: F401
 from idres.cli import validate as _validate  # noqa: F401
+from idres.cli import profiles as _profiles  # noqa: F401
+from idres.cli import preview as _preview  # noqa: F401
+from idres.cli import ml as _ml  # noqa: F401
+from idres.cli import evaluate as _evaluate  # noqa: F401
+from idres.cli import synth as _synth  # noqa: F401
+from idres.cli import tune as _tune  # noqa: F401
+from idres.cli import diff as _diff  # noqa: F401
+from idres.cli import report as _report  # noqa: F401
+from idres.cli import aws as _aws  # noqa: F401
+from idres.cli import timeline as _timeline  # noqa: F401
 
 # isort: on
 from idres.cli._common import app, err_console
