@@ -36,8 +36,8 @@ def profile_ids_digest(profile_ids: pl.Series) -> str:
     >>> profile_ids_digest(pl.Series(["b", "a"])) == profile_ids_digest(pl.Series(["a", "b"]))
     True
     """
-    joined = "\n".join(profile_ids.sort().to_list())
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    joined = profile_ids.cast(pl.String).sort().str.join("\n").item()  # one native string
+    return hashlib.sha256((joined or "").encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
