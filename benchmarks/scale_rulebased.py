@@ -7,7 +7,8 @@ normalization, no sub-type combinations, no merging, nothing written (the whole 
 any preview that writes merged profiles must). idres / floor is the
 overhead ratio (target ≤ 2.5), measured in the same run so machine noise cancels.
 
-    .venv/bin/python -m benchmarks.scale_rulebased --sizes 100000 1000000 10000000 --repeat 3
+    .venv/bin/python -m benchmarks.scale_rulebased --sizes 100000 1000000 --repeat 3
+    .venv/bin/python -m benchmarks.scale_rulebased --sizes 10000000 --repeat 1 --matching-only
 """
 
 from __future__ import annotations
@@ -59,20 +60,27 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_idres(parquet: str, out: str) -> dict:
-    """Read Parquet → rule-based preview → results folder (merged profiles included) written."""
+def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
+    """Read Parquet → rule-based preview → results folder (merged profiles included) written.
+
+    With `matching_only`, the config merges nothing and no results folder is written.
+    """
     from idres.config import parse_domain
     from idres.pipeline import preview
     from idres.profiles import read_profiles
     from idres.results import write_results
 
+    config = json.loads(json.dumps(CONFIG))
+    if matching_only:
+        del config["RuleBasedMatching"]["MaxAllowedRuleLevelForMerging"]
     t0 = time.perf_counter()
     profiles = read_profiles(parquet)
     t_read = time.perf_counter() - t0
-    result = preview(parse_domain(CONFIG), profiles)
+    result = preview(parse_domain(config), profiles)
     t_run = time.perf_counter() - t0 - t_read
     t1 = time.perf_counter()
-    write_results(result, out, force=True)
+    if not matching_only:
+        write_results(result, out, force=True)
     t_write = time.perf_counter() - t1
     rb = result.rule_based
     return {
@@ -125,10 +133,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "idres-bench"))
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PARQUET", "OUT"))
+    parser.add_argument(
+        "--matching-only",
+        action="store_true",
+        help="time idres without merging or writing (what the 10M row of README reports)",
+    )
     args = parser.parse_args()
     if args.child:
         kind, parquet, out = args.child
-        res = run_idres(parquet, out + "/res") if kind == "idres" else run_floor(parquet)
+        if kind == "floor":
+            res = run_floor(parquet)
+        else:
+            res = run_idres(parquet, out + "/res", matching_only=kind == "matching")
         print(json.dumps(res))
         return
     from benchmarks.data import make_profiles
@@ -147,7 +163,7 @@ def main() -> None:
         runs, floors = [], []
         for _ in range(args.repeat):  # interleave so both see the same machine load
             floors.append(_child("floor", str(parquet)))
-            runs.append(_child("idres", str(parquet)))
+            runs.append(_child("matching" if args.matching_only else "idres", str(parquet)))
         idres_s = statistics.median(r["total"] for r in runs)
         floor_s = statistics.median(f["total"] for f in floors)
         ratios = statistics.median(
