@@ -65,12 +65,7 @@ _SEP: Final = "\x1f"
 #: Address components compared when a criterion names a whole address type.
 _WHOLE_ADDRESS: Final = (
     schema.ADDRESS_LINE,
-    "City",
-    "County",
-    "State",
-    "Province",
-    "Country",
-    "PostalCode",
+    *(p for p in schema.ADDRESS_PARTS if p not in schema.ADDRESS_LINE_PARTS),
 )
 #: Standard fields normalize() does not produce: normalized on their own value.
 _OWN_RULE: Final = frozenset({"GenderString", "PartyTypeString", "AdditionalInformation"})

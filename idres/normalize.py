@@ -49,6 +49,7 @@ __all__ = [
     "normalize",
     "normalize_value",
     "normalizer_for",
+    "sources",
 ]
 
 Mode = Literal["standard", "entity-resolution"]
@@ -61,7 +62,6 @@ DERIVED: Final[dict[str, tuple[str, ...]]] = {
     "Gender": ("GenderString", "Gender"),
     "PartyType": ("PartyTypeString", "PartyType"),
 }
-_LINE_PARTS: Final = ("Address1", "Address2", "Address3", "Address4")
 _PERSON_TARGETS: Final[tuple[str, ...]] = (
     "AccountNumber",
     "PartyType",
@@ -250,7 +250,7 @@ def _rule(column: str, mode: Mode) -> Normalizer:
         return lambda e: address(_fold(e))
     if part == "PostalCode":
         return lambda e: address(_fold(e).str.splitn("-", 2).struct.field("field_0"))
-    if part in (*_LINE_PARTS, schema.ADDRESS_LINE):
+    if part in (*schema.ADDRESS_LINE_PARTS, schema.ADDRESS_LINE):
         return lambda e: _abbreviate_words(address(_fold(e)))
     table = COUNTRIES if part == "Country" else STATES if part in ("State", "Province") else {}
     return lambda e: address(_fold(e)).replace(table)
@@ -366,13 +366,17 @@ def normalize_value(column: str, value: str | None, *, mode: Mode = "standard") 
     return frame.select(normalizer_for(column, mode=mode)(pl.col("v"))).item()
 
 
-def _sources(target: str) -> tuple[str, ...]:
-    """Raw columns a target is computed from."""
+def sources(target: str) -> tuple[str, ...]:
+    """Raw columns the normalized target `target` is computed from.
+
+    >>> sources("Gender"), sources("ShippingAddress.Address")[:2]
+    (('GenderString', 'Gender'), ('ShippingAddress.Address1', 'ShippingAddress.Address2'))
+    """
     if target in DERIVED:
         return DERIVED[target]
     kind, _, part = target.partition(".")
     if kind in schema.ADDRESS_TYPES and part == schema.ADDRESS_LINE:
-        return tuple(f"{kind}.{p}" for p in _LINE_PARTS)
+        return tuple(f"{kind}.{p}" for p in schema.ADDRESS_LINE_PARTS)
     return (target,)
 
 
@@ -384,7 +388,7 @@ def matchable_columns(columns: Iterable[str]) -> list[str]:
     """
     names = list(columns)
     present = set(names)
-    targets = [t for t in (*_PERSON_TARGETS, *_ADDRESS_TARGETS) if present & set(_sources(t))]
+    targets = [t for t in (*_PERSON_TARGETS, *_ADDRESS_TARGETS) if present & set(sources(t))]
     return targets + [c for c in schema.attribute_columns(names) if c not in targets]
 
 
@@ -431,7 +435,7 @@ def normalize(
     names = frame.collect_schema().names()
     targets = matchable_columns(names) if columns is None else _check_targets(columns)
     # Every raw source gets a working column: its own _n. column when it is a target, else scratch.
-    needed = dict.fromkeys(s for t in targets for s in _sources(t) if s in names)
+    needed = dict.fromkeys(s for t in targets for s in sources(t) if s in names)
     work = {s: schema.norm(s) if s in targets else f"{schema.SCRATCH_PREFIX}n.{s}" for s in needed}
     first: list[pl.Expr] = []
     for source, column in work.items():
@@ -444,9 +448,7 @@ def normalize(
             first.append(_on_values(rule, raw).alias(column))
     last: list[pl.Expr] = []
     for target in targets:
-        parts = [
-            pl.col(work[s]) if s in work else pl.lit(None, pl.String) for s in _sources(target)
-        ]
+        parts = [pl.col(work[s]) if s in work else pl.lit(None, pl.String) for s in sources(target)]
         if target in DERIVED:
             last.append(pl.coalesce(parts).alias(schema.norm(target)))
         elif len(parts) > 1:  # an address line

@@ -118,13 +118,6 @@ def assign_groups(
     )
 
 
-def _ensure_columns(profiles: pl.DataFrame, columns: list[str]) -> tuple[pl.DataFrame, list[str]]:
-    missing = [c for c in columns if c not in profiles.columns]
-    if missing:
-        profiles = profiles.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
-    return profiles, missing
-
-
 def run_rule_based(
     profiles: pl.DataFrame,
     rules: RuleBasedMatching,
@@ -149,9 +142,9 @@ def run_rule_based(
     plans = plan_levels(rules)
     needed = raw_columns(plans)
     targets = [c.removeprefix(schema.NORM_PREFIX) for c in required_columns(plans)]
-    work, missing = _ensure_columns(
-        profiles.select([c for c in needed if c in profiles.columns]), needed
-    )
+    # normalize() gives an absent raw column's target as all-null: it never matches.
+    work = profiles.select([c for c in needed if c in profiles.columns])
+    missing = [c for c in needed if c not in profiles.columns]
     if missing:
         log.warning("rule attributes absent from every profile (never match): %s", missing)
 
@@ -202,20 +195,14 @@ def run_rule_based(
         timings,
         "links",
         lambda: rl.links.select(
-            ids.gather(pl.Series(rl.links.get_column("a"))).alias("ProfileIdA")
-            if rl.links.height
-            else pl.lit(None, pl.String).alias("ProfileIdA"),
-            ids.gather(pl.Series(rl.links.get_column("b"))).alias("ProfileIdB")
-            if rl.links.height
-            else pl.lit(None, pl.String).alias("ProfileIdB"),
+            ids.gather(rl.links.get_column("a")).alias("ProfileIdA"),
+            ids.gather(rl.links.get_column("b")).alias("ProfileIdB"),
             "RuleLevel",
             "KeyId",
         ),
     )
     dead = rl.dead_letters.select(
-        ids.gather(rl.dead_letters.get_column(ROW)).alias("ProfileId")
-        if rl.dead_letters.height
-        else pl.lit(None, pl.String).alias("ProfileId"),
+        ids.gather(rl.dead_letters.get_column(ROW)).alias("ProfileId"),
         "RuleLevel",
         "Message",
     )

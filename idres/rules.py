@@ -129,17 +129,10 @@ def required_columns(plans: Sequence[LevelPlan]) -> list[str]:
 
 def raw_columns(plans: Sequence[LevelPlan]) -> list[str]:
     """Raw profile columns whose normalized copies the plans read (for ``normalize(columns=...)``)."""
-    out: list[str] = []
-    for col in required_columns(plans):
-        raw = col[len(schema.NORM_PREFIX) :]
-        if raw == "Gender":
-            out += ["Gender", "GenderString"]
-        elif raw.endswith("." + schema.ADDRESS_LINE) and raw.split(".")[0] in schema.ADDRESS_TYPES:
-            kind = raw.split(".")[0]
-            out += [f"{kind}.Address{i}" for i in range(1, 5)]
-        else:
-            out.append(raw)
-    return list(dict.fromkeys(out))
+    from idres.normalize import sources
+
+    targets = (c.removeprefix(schema.NORM_PREFIX) for c in required_columns(plans))
+    return list(dict.fromkeys(raw for target in targets for raw in sources(target)))
 
 
 def _low_values(

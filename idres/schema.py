@@ -82,6 +82,8 @@ ADDRESS_PARTS: Final[tuple[str, ...]] = (
     "Country",
     "PostalCode",
 )
+#: The street-line parts of an address, joined into the derived address line.
+ADDRESS_LINE_PARTS: Final[tuple[str, ...]] = ("Address1", "Address2", "Address3", "Address4")
 #: The address line: Address1..Address4 joined (a derived, normalized-only component).
 ADDRESS_LINE: Final = "Address"
 

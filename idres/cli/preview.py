@@ -205,16 +205,16 @@ def preview_command(
     if job not in (None, "rule-based", "ml"):
         raise InputError(Problem(None, "--job", f"must be 'rule-based' or 'ml' (got {job!r})"))
     check_output_dir(out, force=force)
-    if send_dlq:
-        queue = load_domain(domain).DeadLetterQueueUrl
-        if not queue:
-            raise InputError(
-                Problem(
-                    str(domain),
-                    "DeadLetterQueueUrl",
-                    "--send-dlq needs a DeadLetterQueueUrl (got none)",
-                )
+    config = load_domain(domain)
+    queue = config.DeadLetterQueueUrl
+    if send_dlq and not queue:
+        raise InputError(
+            Problem(
+                str(domain),
+                "DeadLetterQueueUrl",
+                "--send-dlq needs a DeadLetterQueueUrl (got none)",
             )
+        )
     from idres.mljob import MLOptions
     from idres.schedule import parse_moment
 
@@ -228,7 +228,6 @@ def preview_command(
     )
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("reading inputs", total=None)
-        config = load_domain(domain)
         frame = read_profiles(
             profiles,
             format=profile_format,
