@@ -34,10 +34,18 @@ TOP_HUBS = 25
 
 
 def _key_groups(keys: pl.DataFrame, links: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-    """Each key group with the MatchId of the match group it lies in."""
-    anchors = links.select("RuleLevel", "KeyId", "ProfileIdA").unique(["RuleLevel", "KeyId"])
+    """Each key group of `keys` with the MatchId of the match group it lies in.
+
+    Called on the few keys a summary shows, so the joins stay small.
+    """
+    anchors = (
+        links.join(keys.select("RuleLevel", "KeyId"), on=["RuleLevel", "KeyId"], how="semi")
+        .select("RuleLevel", "KeyId", "ProfileIdA")
+        .unique(["RuleLevel", "KeyId"])
+    )
+    members = groups.join(anchors.select(ProfileId="ProfileIdA"), on="ProfileId", how="semi")
     return keys.join(anchors, on=["RuleLevel", "KeyId"], how="left").join(
-        groups.select("ProfileId", "MatchId"),
+        members.select("ProfileId", "MatchId"),
         left_on="ProfileIdA",
         right_on="ProfileId",
         how="left",
@@ -69,11 +77,16 @@ def rule_based_summary(
     level_rows = {r["RuleLevel"]: r for r in per_level.iter_rows(named=True)}  # at most 15 rows
     merged = groups.filter(pl.col("MergeGroupId").is_not_null())
     merge_groups = merged.get_column("MergeGroupId").n_unique() if merged.height else 0
-    keyed = _key_groups(keys, links, groups)
 
     def binding(match_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        wanted = pl.Series(match_ids, dtype=pl.String).implode()
+        anchors = groups.filter(pl.col("MatchId").is_in(wanted)).get_column("ProfileId")
+        chosen = links.filter(pl.col("ProfileIdA").is_in(anchors.implode()))
+        keyed = _key_groups(
+            keys.join(chosen, on=["RuleLevel", "KeyId"], how="semi"), chosen, groups
+        )
         top = (
-            keyed.filter(pl.col("MatchId").is_in(pl.Series(match_ids, dtype=pl.String).implode()))
+            keyed.filter(pl.col("MatchId").is_in(wanted))
             .sort(["Profiles", "RuleLevel", "KeyId"], descending=[True, False, False])
             .group_by("MatchId", maintain_order=True)
             .head(TOP_KEYS_PER_GROUP)
@@ -88,7 +101,7 @@ def rule_based_summary(
     largest = sizes.head(TOP_GROUPS)
     large = sizes.filter(pl.col("Profiles") > max_group_size)
     bound = binding(sorted(set(largest.get_column("MatchId")) | set(large.get_column("MatchId"))))
-    hubs = keyed.filter(pl.col("Profiles") >= hub_limit).sort(
+    hubs = _key_groups(keys.filter(pl.col("Profiles") >= hub_limit), links, groups).sort(
         ["Profiles", "RuleLevel", "KeyId"], descending=[True, False, False]
     )
     dlq = dead_letters.group_by("RuleLevel").agg(pl.len().alias("n")).sort("RuleLevel")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _cc
 from scipy.sparse.csgraph import minimum_spanning_tree
@@ -31,8 +32,16 @@ def components(n: int, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.int
         return np.zeros(0, dtype=np.int64)
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
     _, raw = _cc(graph, directed=True, connection="weak")
-    # Canonical label = smallest member index (nodes are visited in index order below).
-    first = np.full(raw.max() + 1, n, dtype=np.int64)
+    # Canonical label = smallest member index. scipy numbers components in order of their
+    # smallest node, so each label's first occurrence is that node; checked, else computed.
+    raw = raw.astype(np.int64)
+    seen = np.maximum.accumulate(raw)
+    new = np.ones(n, dtype=bool)
+    new[1:] = raw[1:] > seen[:-1]
+    starts = np.flatnonzero(new)
+    if raw[0] == 0 and np.array_equal(raw[starts], np.arange(starts.size)):
+        return starts[raw]
+    first = np.full(int(raw.max()) + 1, n, dtype=np.int64)
     np.minimum.at(first, raw, np.arange(n, dtype=np.int64))
     return first[raw]
 
@@ -54,14 +63,21 @@ def _dedupe(
     *,
     keep_max: bool,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Undirected links as (lo, hi, w), one per node pair, keeping the max (or min) weight."""
+    """Undirected links as (lo, hi, w), one per node pair, keeping the max (or min) weight.
+
+    Pairs are packed into one 64-bit integer, so this is one integer group-by, then a sort.
+    """
     lo, hi = np.minimum(a, b), np.maximum(a, b)
-    order = np.lexsort((-w if keep_max else w, hi, lo))
-    lo, hi, w = lo[order], hi[order], w[order]
-    first = np.ones(lo.size, dtype=bool)
-    first[1:] = (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])
-    keep = first & (lo != hi)
-    return lo[keep], hi[keep], w[keep]
+    real = lo != hi
+    key = (lo[real].astype(np.uint64) << np.uint64(32)) | hi[real].astype(np.uint64)
+    best = pl.col("w").max() if keep_max else pl.col("w").min()
+    pairs = pl.DataFrame({"k": key, "w": w[real]}).group_by("k").agg(best).sort("k")
+    k = pairs.get_column("k").to_numpy()
+    return (
+        (k >> np.uint64(32)).astype(np.int64),
+        (k & np.uint64(0xFFFFFFFF)).astype(np.int64),
+        pairs.get_column("w").to_numpy().astype(np.float64),
+    )
 
 
 def spanning_forest(

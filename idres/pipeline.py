@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def preview(
     config: DomainConfig | str | Path,
-    profiles: pl.DataFrame | str | Path,
+    profiles: pl.DataFrame | pl.LazyFrame | str | Path,
     *,
     rule_based_options: RuleBasedOptions | None = None,
     ml_options: MLOptions | None = None,
@@ -35,8 +35,10 @@ def preview(
 ) -> PreviewResult:
     """Preview what the domain's identity resolution would do to `profiles`.
 
-    `config` is a :class:`DomainConfig` or a path to one; `profiles` a canonical profile table or a
-    path to a profile file. `jobs` restricts to ``("rule-based",)`` or ``("ml",)``; by default every
+    `config` is a :class:`DomainConfig` or a path to one; `profiles` a canonical profile table
+    (eager, or lazy as :func:`idres.profiles.scan_profiles` gives: the rule-based job then reads
+    only the rule columns of every profile and the other columns of the profiles that merge) or a
+    path to a profile file (Parquet is scanned). `jobs` restricts to ``("rule-based",)`` or ``("ml",)``; by default every
     job the config enables runs.
 
     >>> import polars as pl
@@ -49,15 +51,16 @@ def preview(
     >>> preview(cfg, p).rule_based.groups.select("ProfileId", "RuleLevel").rows()
     [('1', 1), ('2', 1)]
     """
-    from idres.profiles import read_profiles
+    from idres.profiles import scan_profiles
 
     inputs: dict[str, Any] = {}
     if not isinstance(config, DomainConfig):
         inputs["config"] = str(config)
         config = load_domain(config)
-    if not isinstance(profiles, pl.DataFrame):
+    if not isinstance(profiles, pl.DataFrame | pl.LazyFrame):
         inputs["profiles"] = str(profiles)
-        profiles = read_profiles(profiles)
+        profiles = scan_profiles(profiles)
+    ids = profiles.lazy().select(schema.PROFILE_ID).collect().get_column(schema.PROFILE_ID)
     wanted = set(jobs) if jobs else {"rule-based", "ml"}
     rb = None
     rules = config.RuleBasedMatching
@@ -73,13 +76,14 @@ def preview(
     if "ml" in wanted and config.Matching is not None and config.Matching.Enabled:
         from idres.mljob import run_ml_job
 
-        ml = run_ml_job(profiles, config, options=ml_options, on_step=on_step)
+        frame = profiles if isinstance(profiles, pl.DataFrame) else profiles.collect()
+        ml = run_ml_job(frame, config, options=ml_options, on_step=on_step)
     if rb is None and ml is None:
         log.warning("the config enables neither RuleBasedMatching nor Matching: nothing to preview")
     return PreviewResult(
         config=config,
-        profile_count=profiles.height,
-        profile_ids_sha256=profile_ids_digest(profiles.get_column(schema.PROFILE_ID)),
+        profile_count=ids.len(),
+        profile_ids_sha256=profile_ids_digest(ids),
         rule_based=rb,
         ml=ml,
         inputs=inputs,

@@ -10,6 +10,7 @@ components at MaxAllowedRuleLevelForMerging.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +27,6 @@ from idres.rules import (
     ROW,
     plan_levels,
     raw_columns,
-    required_columns,
     rule_links,
 )
 
@@ -119,7 +119,7 @@ def assign_groups(
 
 
 def run_rule_based(
-    profiles: pl.DataFrame,
+    profiles: pl.DataFrame | pl.LazyFrame,
     rules: RuleBasedMatching,
     *,
     domain_name: str = "preview",
@@ -129,40 +129,43 @@ def run_rule_based(
     """Run the rule-based identity resolution job on a canonical profile table.
 
     Rows are worked on in ProfileId order (as :func:`idres.profiles.read_profiles` returns them;
-    any other order is sorted first), so results do not depend on the input's row order.
+    any other order is sorted first), so results do not depend on the input's row order. A
+    LazyFrame (:func:`idres.profiles.scan_profiles`) is read twice: the rule columns of every
+    profile, then every column of the profiles that merge. ``merge.untouched`` counts the others;
+    ``merge.others`` is left empty (nothing reads it for a rule-based preview).
     """
     from idres.merge import merge_profiles
-    from idres.normalize import normalize
 
     opts = options or RuleBasedOptions()
-    if not profiles.get_column(schema.PROFILE_ID).is_sorted():
-        profiles = profiles.sort(schema.PROFILE_ID)  # row index = rank of ProfileId
+    lazy = profiles.lazy()
+    names = lazy.collect_schema().names()
+    ids = lazy.select(schema.PROFILE_ID).collect().get_column(schema.PROFILE_ID)
+    if not ids.is_sorted():  # row index = rank of ProfileId
+        lazy = lazy.sort(schema.PROFILE_ID)
+        ids = ids.sort()
     timings: dict[str, float] = {}
     step = on_step or (lambda _name: None)
     plans = plan_levels(rules)
     needed = raw_columns(plans)
-    targets = [c.removeprefix(schema.NORM_PREFIX) for c in required_columns(plans)]
-    # normalize() gives an absent raw column's target as all-null: it never matches.
-    work = profiles.select([c for c in needed if c in profiles.columns])
-    missing = [c for c in needed if c not in profiles.columns]
+    missing = [c for c in needed if c not in names]
     if missing:
         log.warning("rule attributes absent from every profile (never match): %s", missing)
 
-    step("normalizing")
-    normalized = _timed(
-        timings,
-        "normalize",
-        lambda: normalize(work, mode=opts.normalization, columns=targets),  # type: ignore[arg-type]
-    )
     step("building rule keys")
+    # Only the rule columns are read here; the other columns only for profiles that merge.
+    rule_frame = lazy.select([c for c in needed if c in names])
     rl = _timed(
         timings,
         "rule keys",
-        lambda: rule_links(normalized, plans, low_cardinality_limit=opts.low_cardinality_limit),
+        lambda: rule_links(
+            rule_frame,
+            plans,
+            low_cardinality_limit=opts.low_cardinality_limit,
+            mode=opts.normalization,
+        ),
     )
     step("grouping")
-    n = profiles.height
-    ids = profiles.get_column(schema.PROFILE_ID)
+    n = ids.len()
     assigned = _timed(
         timings,
         "groups",
@@ -177,16 +180,32 @@ def run_rule_based(
 
     def _groups() -> pl.DataFrame:
         with_ids = assigned.with_columns(ids.gather(assigned.get_column(ROW)).alias("ProfileId"))
-        match_ids = group_ids(with_ids, "__group")
-        merge_ids = group_ids(with_ids.filter(pl.col("__merge").is_not_null()), "__merge")
+        match_ids = group_ids(with_ids, "__group", order_col=ROW)
+        # A merge group as large as its match group has its members, hence its id.
+        sized = with_ids.filter(pl.col("__merge").is_not_null()).with_columns(
+            (pl.len().over("__merge") < pl.len().over("__group")).alias("__part")
+        )
+        merge_ids = group_ids(sized.filter(pl.col("__part")), "__merge", order_col=ROW)
+        whole = sized.filter(~pl.col("__part")).select("__merge", "__group").unique("__merge")
+        merge_ids = pl.concat(
+            [
+                merge_ids,
+                whole.join(match_ids, on="__group").select("__merge", "__id"),
+            ]
+        )
         return (
-            with_ids.join(match_ids.rename({"__id": "MatchId"}), on="__group", how="left")
+            with_ids.join(
+                match_ids.rename({"__id": "MatchId"}),
+                on="__group",
+                how="left",
+                maintain_order="left",
+            )
             .join(
                 merge_ids.rename({"__id": "MergeGroupId"}),
                 on="__merge",
                 how="left",
+                maintain_order="left",
             )
-            .sort(ROW)
             .select("ProfileId", "MatchId", "RuleLevel", "MergeGroupId")
         )
 
@@ -213,13 +232,25 @@ def run_rule_based(
     )
     if rules.max_merging_level is not None and to_merge.height:
         step("merging")
+        member_rows = assigned.filter(pl.col("__merge").is_not_null()).get_column(ROW)
+        members = _timed(
+            timings,
+            "read",
+            lambda: (
+                lazy.with_row_index(ROW)
+                .filter(pl.col(ROW).is_in(member_rows.implode()))
+                .drop(ROW)
+                .collect()
+            ),
+        )
         outcome = _timed(
             timings,
             "merge",
             lambda: merge_profiles(
-                profiles, to_merge, resolution=rules.ConflictResolution, domain_name=domain_name
+                members, to_merge, resolution=rules.ConflictResolution, domain_name=domain_name
             ),
         )
+        outcome = dataclasses.replace(outcome, untouched=n - members.height)
 
     from idres.findings import rule_based_summary
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from idres import schema
+from idres.rule_codes import CodedAttribute, code_attribute
 
 if TYPE_CHECKING:
     from idres.config import AttributeTypesSelector, RuleBasedMatching
@@ -135,53 +137,6 @@ def raw_columns(plans: Sequence[LevelPlan]) -> list[str]:
     return list(dict.fromkeys(raw for target in targets for raw in sources(target)))
 
 
-def _low_values(
-    frame: pl.LazyFrame, plans: Sequence[LevelPlan], limit: int
-) -> dict[str, pl.Series]:
-    """Per rule attribute: the normalized values held by more than `limit` profiles.
-
-    A value counts once per profile, whichever selected sub-type holds it.
-    """
-    columns_of: dict[str, list[str]] = {}
-    for p in plans:
-        for combo in p.combinations:
-            for slot in combo:
-                columns_of.setdefault(slot.attribute, [])
-                if slot.column not in columns_of[slot.attribute]:
-                    columns_of[slot.attribute].append(slot.column)
-    queries = []
-    names = []
-    for attribute, cols in columns_of.items():
-        long = pl.concat(
-            [frame.select(pl.col(ROW), pl.col(c).alias("__v")) for c in cols], how="vertical"
-        ).drop_nulls("__v")
-        if len(cols) > 1:
-            long = long.unique(["__v", ROW])
-        queries.append(long.group_by("__v").len().filter(pl.col("len") > limit).select("__v"))
-        names.append(attribute)
-    results = pl.collect_all(queries) if queries else []
-    return {n: r.get_column("__v") for n, r in zip(names, results, strict=True)}
-
-
-def _level_keys(frame: pl.LazyFrame, plan: LevelPlan, low: dict[str, pl.Series]) -> pl.LazyFrame:
-    """Rows (ROW, __tag, __k0.., __low) of one level: one per profile and sub-type combination."""
-    parts = []
-    for combo in plan.combinations:
-        subtypes = dict.fromkeys(s.subtype for s in combo if s.subtype)
-        tag = "|".join(subtypes) if plan.tagged else ""
-        parts.append(
-            frame.select(
-                pl.col(ROW),
-                pl.lit(tag).alias("__tag"),
-                *[pl.col(s.column).alias(f"__k{j}") for j, s in enumerate(combo)],
-                pl.all_horizontal(
-                    [pl.col(s.column).is_in(low[s.attribute].implode()) for s in combo]
-                ).alias("__low"),
-            ).drop_nulls([f"__k{j}" for j in range(len(combo))])
-        )
-    return pl.concat(parts, how="vertical")
-
-
 @dataclass(frozen=True)
 class RuleLinks:
     """What rule evaluation produced, indexed by row.
@@ -196,140 +151,222 @@ class RuleLinks:
     dead_letters: pl.DataFrame
 
 
-def _key_text(combo: tuple[Slot, ...], tagged: bool) -> pl.Expr:
-    pieces = []
-    for j, slot in enumerate(combo):
-        label = slot.attribute
-        if slot.subtype is not None and slot.subtype != slot.attribute:
-            label = f"{slot.attribute}[{slot.subtype}]" if tagged else slot.attribute
-        pieces += [pl.lit(f"{label}="), pl.col(f"__k{j}")]
-        if j < len(combo) - 1:
-            pieces.append(pl.lit("; "))
-    return pl.concat_str(pieces)
+@dataclass
+class _KeyRows:
+    """The key rows of one level: one per profile and sub-type combination with every value."""
+
+    rows: np.ndarray  # uint32 row of the profile
+    tag: np.ndarray  # uint32 index into the level's tags
+    codes: list[np.ndarray]  # per attribute of the level, its value code
 
 
-def _runs(kept: pl.DataFrame, key_cols: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sort the key rows into runs of equal keys: (positions into `kept`, rows, run starts).
+def _key_rows(
+    plan: LevelPlan, coded: dict[str, CodedAttribute], limit: int
+) -> tuple[_KeyRows, np.ndarray, np.ndarray]:
+    """The level's key rows that can be shared (no value held by one profile only, not every
+    value low-cardinality), plus the rows of skipped keys and of kept keys (for dead letters)."""
+    tags = list(dict.fromkeys(_tag(combo, plan.tagged) for combo in plan.combinations))
+    parts: list[_KeyRows] = []
+    skipped, kept = [], []
+    for combo in plan.combinations:
+        held = [coded[s.attribute].held[s.column] for s in combo]
+        present = np.logical_and.reduce([h > 0 for h in held])
+        low = present & np.logical_and.reduce([h > limit for h in held])
+        # A key shared by two profiles needs each of its values held by two.
+        shared = np.flatnonzero(~low & np.logical_and.reduce([h >= 2 for h in held]))
+        shared = shared.astype(np.uint32)
+        skipped.append(np.flatnonzero(low))
+        kept.append(np.flatnonzero(present & ~low))
+        tag = np.full(shared.size, tags.index(_tag(combo, plan.tagged)), dtype=np.uint32)
+        codes = [coded[s.attribute].codes[s.column][shared] for s in combo]
+        parts.append(_KeyRows(shared, tag, codes))
+    width = len(plan.attributes)
+    out = _KeyRows(
+        np.concatenate([p.rows for p in parts]),
+        np.concatenate([p.tag for p in parts]),
+        [np.concatenate([p.codes[j] for p in parts]) for j in range(width)],
+    )
+    return out, np.concatenate(skipped), np.concatenate(kept)
 
-    Keys are compared through two independently seeded 64-bit hashes (grouping by 128-bit integers is
-    several times faster than by strings); every run is then checked against its first row's actual
-    values, and a collision, should one ever occur, falls back to exact grouping of the strings.
+
+def _tag(combo: tuple[Slot, ...], tagged: bool) -> str:
+    return "|".join(dict.fromkeys(s.subtype for s in combo if s.subtype)) if tagged else ""
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """How :func:`_packed` built its keys, to read tag and codes back from a key."""
+
+    sizes: tuple[int, ...]
+    renumbered: tuple[np.ndarray | None, ...]
+
+    def unpack(self, key: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(tag, codes) of packed keys."""
+        key = key.astype(np.uint64)
+        codes: list[np.ndarray] = []
+        for size, uniq in zip(reversed(self.sizes), reversed(self.renumbered), strict=True):
+            codes.insert(0, (key % np.uint64(size)).astype(np.uint32))
+            key = key // np.uint64(size)
+            if uniq is not None:
+                key = uniq[key]
+        return key.astype(np.uint32), codes
+
+
+def _packed(keys: _KeyRows, sizes: list[int], n_tags: int) -> tuple[np.ndarray, _Packing]:
+    """One ``uint64`` per key row, equal exactly when tag and every code are equal (mixed radix;
+    the partial key is renumbered densely whenever the next digit would overflow)."""
+    key = keys.tag.astype(np.uint64)
+    bound = max(n_tags, 1)
+    used, renumbered = [], []
+    for codes, size in zip(keys.codes, sizes, strict=True):
+        size = max(size, 1)
+        uniq = None
+        if bound * size >= 1 << 63:
+            uniq, inverse = np.unique(key, return_inverse=True)
+            key, bound = inverse.astype(np.uint64), int(uniq.size)
+        key = key * np.uint64(size) + codes.astype(np.uint64)
+        bound *= size
+        used.append(size)
+        renumbered.append(uniq)
+    return key, _Packing(tuple(used), tuple(renumbered))
+
+
+def _runs(key: np.ndarray, rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Key rows sorted by key then row, a profile kept once per key: (keys, rows, run starts).
+
+    Key and row are packed into one integer when they fit (sorting plain integers is several
+    times faster than an argsort). The same profile can reach one key through two sub-type
+    choices: it is kept once.
     """
-    key = pl.struct(key_cols)
-    hashed = kept.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
-        pl.col(ROW),
-        key.hash(0x1D5E5).alias("__h1"),
-        key.hash(0x5EED).alias("__h2"),
-    ).sort(["__h1", "__h2", ROW])
-    h1 = hashed.get_column("__h1").to_numpy()
-    h2 = hashed.get_column("__h2").to_numpy()
-    pos = hashed.get_column("__i").to_numpy()
-    rows = hashed.get_column(ROW).to_numpy()
-    new = np.ones(h1.size, dtype=bool)
-    new[1:] = (h1[1:] != h1[:-1]) | (h2[1:] != h2[:-1])
-    first = pos[np.flatnonzero(new)[np.cumsum(new) - 1]] if h1.size else pos
-    ref = kept.select(key_cols)
-    mismatch = (ref[pos] != ref[first]).select(pl.any_horizontal(pl.all())).to_series()
-    if mismatch.any():  # a 128-bit collision: group the strings exactly instead
-        exact = kept.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), pl.col(ROW), *key_cols
-        ).sort([*key_cols, ROW], nulls_last=True)
-        pos = exact.get_column("__i").to_numpy()
-        rows = exact.get_column(ROW).to_numpy()
-        ref = exact.select(key_cols)
-        new = np.ones(pos.size, dtype=bool)
-        if pos.size:
-            new[1:] = (ref[1:] != ref[:-1]).select(pl.any_horizontal(pl.all())).to_series()
-    # The same profile can reach one key through two sub-type choices: keep it once.
-    dup = np.zeros(rows.size, dtype=bool)
-    dup[1:] = ~new[1:] & (rows[1:] == rows[:-1])
-    return pos[~dup], rows[~dup], new[~dup]
+    n = max(n, 1)
+    if not key.size or int(key.max()) < (np.iinfo(np.uint64).max - n) // n:
+        both = pl.Series(key * np.uint64(n) + rows.astype(np.uint64)).sort().to_numpy()
+        k, r = both // np.uint64(n), (both % np.uint64(n)).astype(np.uint32)
+    else:
+        frame = pl.DataFrame({"k": key, "r": rows}).sort("k", "r")
+        k, r = frame.get_column("k").to_numpy(), frame.get_column("r").to_numpy()
+    new = np.ones(k.size, dtype=bool)
+    new[1:] = k[1:] != k[:-1]
+    keep = np.ones(k.size, dtype=bool)
+    keep[1:] = new[1:] | (r[1:] != r[:-1])
+    return k[keep], r[keep], new[keep]
 
 
-def _key_groups(kept: pl.DataFrame, plan: LevelPlan) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Star links and key-group table of one level from its kept key rows."""
-    kcols = [f"__k{j}" for j in range(len(plan.attributes))]
-    pos, rows, new = _runs(kept, ["__tag", *kcols])
+def _key_text(
+    plan: LevelPlan,
+    tags: list[str],
+    tag: np.ndarray,
+    codes: list[np.ndarray],
+    coded: dict[str, CodedAttribute],
+) -> pl.Series:
+    """Readable text of keys (``EmailAddress=a@x.com; LastName=smith``, `` (tag)`` when tagged)."""
+    pieces: list[pl.Expr | pl.Series] = []
+    for j, attribute in enumerate(plan.attributes):
+        pieces += [pl.lit(f"{attribute}="), coded[attribute].text(codes[j])]
+        if j < len(plan.attributes) - 1:
+            pieces.append(pl.lit("; "))
+    if plan.tagged and any(tags):
+        names = pl.Series(tags, dtype=pl.String).gather(pl.Series(tag))
+        pieces += [pl.lit(" ("), names, pl.lit(")")]
+    exprs = [pl.lit(p) if isinstance(p, pl.Series) else p for p in pieces]
+    return pl.select(pl.concat_str(exprs).alias("Key")).to_series()
+
+
+def _level(
+    plan: LevelPlan, coded: dict[str, CodedAttribute], n: int, limit: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Star links, key groups and dead letters of the `n` profiles at one level."""
+    tags = list(dict.fromkeys(_tag(combo, plan.tagged) for combo in plan.combinations))
+    keys, skipped_rows, kept_rows = _key_rows(plan, coded, limit)
+    # Profiles with a skipped key and no kept key at this level (a mask: O(n), no hashing).
+    mask = np.zeros(n, dtype=bool)
+    mask[skipped_rows] = True
+    mask[kept_rows] = False
+    skipped = np.flatnonzero(mask)
+    message = DLQ_MESSAGE.format(level=plan.level, limit=limit)
+    dead = pl.DataFrame(
+        {
+            ROW: skipped.astype(np.uint32),
+            "RuleLevel": np.full(skipped.size, plan.level, dtype=np.int32),
+            "Message": pl.Series([message], dtype=pl.String).new_from_index(0, skipped.size),
+        }
+    )
+    sizes = [coded[a].size for a in plan.attributes]
+    packed, packing = _packed(keys, sizes, len(tags))
+    key, rows, new = _runs(packed, keys.rows, n)
     run = np.cumsum(new) - 1
-    sizes = np.bincount(run, minlength=int(run[-1]) + 1 if run.size else 0)
+    counts = np.bincount(run, minlength=int(run[-1]) + 1 if run.size else 0)
     starts = np.flatnonzero(new)
-    keep_run = sizes >= 2
-    anchors = rows[starts]
-    # KeyId: key groups numbered in order of their anchor row (then of their first row's key).
-    kept_runs = np.flatnonzero(keep_run)
-    order = kept_runs[np.argsort(anchors[kept_runs], kind="stable")]
-    key_id = np.full(sizes.size, -1, dtype=np.int64)
-    key_id[order] = np.arange(order.size)
-    member = keep_run[run] & ~new
+    shared = np.flatnonzero(counts >= 2)
+    tag, codes = packing.unpack(key[starts[shared]])
+    text = _key_text(plan, tags, tag, codes, coded)
+    anchors = rows[starts[shared]]
+    # KeyId: key groups numbered by anchor row, then key text (never by hash order).
+    order = pl.DataFrame({"a": anchors, "t": text}).select(pl.arg_sort_by("a", "t")).to_series()
+    order_np = order.to_numpy()
+    key_id = np.full(counts.size, -1, dtype=np.int64)
+    key_id[shared[order_np]] = np.arange(order_np.size)
+    member = (counts[run] >= 2) & ~new
     links = pl.DataFrame(
         {
-            "a": anchors[run[member]].astype(np.uint32),
+            "a": anchors[np.searchsorted(shared, run[member])].astype(np.uint32),
             "b": rows[member].astype(np.uint32),
             "RuleLevel": np.full(int(member.sum()), plan.level, dtype=np.int32),
             "KeyId": key_id[run[member]].astype(np.uint32),
         }
     ).sort(["KeyId", "b"])
-    text = _key_text(plan.combinations[0], tagged=False)
-    if plan.tagged and any(s.subtype for s in plan.combinations[0]):
-        text = pl.concat_str([text, pl.lit(" ("), pl.col("__tag"), pl.lit(")")])
-    reps = kept[pos[starts[order]]]
-    keys = reps.select(
-        pl.lit(plan.level, pl.Int32).alias("RuleLevel"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("KeyId"),
-        text.alias("Key"),
-        pl.Series("Profiles", sizes[order].astype(np.uint32)),
+    table = pl.DataFrame(
+        {
+            "RuleLevel": np.full(order_np.size, plan.level, dtype=np.int32),
+            "KeyId": np.arange(order_np.size, dtype=np.uint32),
+            "Key": text.gather(order),
+            "Profiles": counts[shared[order_np]].astype(np.uint32),
+        }
     )
-    return links, keys
+    return links, table, dead
 
 
 def rule_links(
-    normalized: pl.DataFrame | pl.LazyFrame,
+    profiles: pl.DataFrame | pl.LazyFrame,
     plans: Sequence[LevelPlan],
     *,
     low_cardinality_limit: int = DEFAULT_LOW_CARDINALITY_LIMIT,
+    mode: str = "standard",
 ) -> RuleLinks:
     """Evaluate every level's keys and return the star links, the key groups and dead letters.
 
-    `normalized` must hold the columns of :func:`required_columns` and be sorted by ProfileId (row
-    index = position). Output is sorted and independent of anything but the profiles' content.
+    `profiles` holds the raw columns of :func:`raw_columns` (absent ones never match), sorted by
+    ProfileId (row index = position); values are normalized with `mode`. Output is sorted and
+    independent of anything but the profiles' content.
 
     >>> import polars as pl
     >>> from idres.config import parse_domain
     >>> cfg = parse_domain({"RuleBasedMatching": {"Enabled": True,
     ...     "MatchingRules": [{"Rule": ["EmailAddress"]}]}})
-    >>> frame = pl.DataFrame({"_n.EmailAddress": ["a@x.com", None, "a@x.com"]})
+    >>> frame = pl.DataFrame({"EmailAddress": ["a@x.com", None, " A@x.com"]})
     >>> rule_links(frame, plan_levels(cfg.RuleBasedMatching)).links.rows()
     [(0, 2, 1, 0)]
     """
-    lf = normalized.lazy().select(required_columns(plans)).with_row_index(ROW)
-    n = lf.select(pl.len()).collect().item()
-    low = _low_values(lf, plans, low_cardinality_limit)
+    names = profiles.lazy().collect_schema().names()
+    frame = profiles.lazy().select([c for c in raw_columns(plans) if c in names]).collect()
+    columns_of: dict[str, list[str]] = {}
+    for p in plans:
+        for combo in p.combinations:
+            for slot in combo:
+                cols = columns_of.setdefault(slot.attribute, [])
+                if slot.column not in cols:
+                    cols.append(slot.column)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy and Polars release the GIL
+        futures = {
+            a: pool.submit(code_attribute, frame, cols, mode=mode) for a, cols in columns_of.items()
+        }
+        coded = {a: f.result() for a, f in futures.items()}
     links_list, keys_list, dlq_list = [], [], []
     for plan in plans:
-        keys = _level_keys(lf, plan, low).collect()
-        is_low = keys.get_column("__low").fill_null(False)
-        kept = keys.filter(~is_low)
-        # Profiles with a skipped key and no kept key at this level (a mask: O(n), no hashing).
-        mask = np.zeros(n, dtype=bool)
-        mask[keys.filter(is_low).get_column(ROW).to_numpy()] = True
-        mask[kept.get_column(ROW).to_numpy()] = False
-        skipped = np.flatnonzero(mask)
-        message = DLQ_MESSAGE.format(level=plan.level, limit=low_cardinality_limit)
-        dlq_list.append(
-            pl.DataFrame(
-                {
-                    ROW: skipped.astype(np.uint32),
-                    "RuleLevel": np.full(skipped.size, plan.level, dtype=np.int32),
-                    "Message": pl.Series([message], dtype=pl.String).new_from_index(
-                        0, skipped.size
-                    ),
-                }
-            )
-        )
-        level_links, level_keys = _key_groups(kept, plan)
+        level_links, level_keys, dead = _level(plan, coded, frame.height, low_cardinality_limit)
         links_list.append(level_links)
         keys_list.append(level_keys)
+        dlq_list.append(dead)
     empty_links = pl.DataFrame(
         schema={"a": pl.UInt32, "b": pl.UInt32, "RuleLevel": pl.Int32, "KeyId": pl.UInt32}
     )

@@ -190,7 +190,7 @@ def preview_command(
     from idres.config import load_domain
     from idres.errors import InputError, Problem
     from idres.pipeline import preview
-    from idres.profiles import read_profiles
+    from idres.profiles import scan_profiles
     from idres.results import write_results
     from idres.rulebased import RuleBasedOptions
 
@@ -228,7 +228,7 @@ def preview_command(
     )
     with progress(enabled=not json_output) as bar:
         task = bar.add_task("reading inputs", total=None)
-        frame = read_profiles(
+        frame = scan_profiles(  # Parquet stays lazy: the preview reads what it needs
             profiles,
             format=profile_format,
             source_column=source_column,
@@ -239,7 +239,8 @@ def preview_command(
             from idres.truth import check_truth, read_truth
 
             truth_frame = read_truth(truth)
-            check_truth(truth_frame, frame.get_column("ProfileId"), source=str(truth))
+            ids = frame.lazy().select("ProfileId").collect().get_column("ProfileId")
+            check_truth(truth_frame, ids, source=str(truth))
 
         def step(name: str) -> None:
             bar.update(task, description=name)
