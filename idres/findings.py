@@ -66,11 +66,7 @@ def rule_based_summary(
     missing_attributes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The rule-based run summary as plain JSON-ready data (counts, per level, largest, risks)."""
-    sizes = (
-        groups.group_by("MatchId")
-        .agg(pl.len().alias("Profiles"), pl.col("RuleLevel").first())
-        .sort(["Profiles", "MatchId"], descending=[True, False])
-    )
+    sizes = groups.group_by("MatchId").agg(pl.len().alias("Profiles"), pl.col("RuleLevel").first())
     per_level = sizes.group_by("RuleLevel").agg(
         pl.len().alias("groups"), pl.col("Profiles").sum().alias("profiles")
     )
@@ -98,8 +94,12 @@ def rule_based_summary(
             )
         return out
 
-    largest = sizes.head(TOP_GROUPS)
-    large = sizes.filter(pl.col("Profiles") > max_group_size)
+    # Only groups at least as large as the TOP_GROUPS-th largest can be shown: sort those.
+    cut = sizes.get_column("Profiles").top_k(TOP_GROUPS).min() if sizes.height else 0
+    shown = sizes.filter(pl.col("Profiles") >= min(cut or 0, max_group_size + 1))
+    shown = shown.sort(["Profiles", "MatchId"], descending=[True, False])
+    largest = shown.head(TOP_GROUPS)
+    large = shown.filter(pl.col("Profiles") > max_group_size)
     bound = binding(sorted(set(largest.get_column("MatchId")) | set(large.get_column("MatchId"))))
     hubs = _key_groups(keys.filter(pl.col("Profiles") >= hub_limit), links, groups).sort(
         ["Profiles", "RuleLevel", "KeyId"], descending=[True, False, False]

@@ -21,6 +21,7 @@ nothing written out may depend on them (:mod:`idres.rules` orders by rows and te
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -30,25 +31,25 @@ import polars as pl
 
 from idres import schema
 
-MISSING: Final = np.uint32(0xFFFFFFFF)
 _SEED1: Final = 0x1D5E5
 _SEED2: Final = 0x5EED
 
 
 @dataclass(frozen=True)
 class CodedAttribute:
-    """One rule attribute's normalized values as codes.
+    """One rule attribute's normalized values as codes ``0..size-1``.
 
-    codes: per ``_n.`` column, a ``uint32`` array with one entry per row (:data:`MISSING` where
-    the normalized value is missing); held: per column and row, how many profiles hold the row's
-    value in any of the attribute's columns (0 where missing); values: the normalized value of
-    each code.
+    codes: per ``_n.`` column, a ``uint32`` array with one entry per row (``size`` where the
+    normalized value is missing); held: per column and row, how many profiles hold the row's
+    value in any of the attribute's columns (0 where missing); profiles: the same per code.
     """
 
     codes: dict[str, np.ndarray]
     held: dict[str, np.ndarray]
     profiles: np.ndarray
-    values: pl.Series
+    texts: tuple[pl.Series, ...]  # per column, the normalized texts codes were made from
+    first_part: np.ndarray  # per code, which of `texts` holds its value
+    first_index: np.ndarray  # and where
 
     @property
     def size(self) -> int:
@@ -57,7 +58,15 @@ class CodedAttribute:
 
     def text(self, codes: np.ndarray) -> pl.Series:
         """The normalized value (String) of each code in `codes`."""
-        return self.values.gather(pl.Series(codes.astype(np.uint32)))
+        parts, index = self.first_part[codes], self.first_index[codes]
+        if len(self.texts) == 1:
+            return self.texts[0].gather(index)
+        out = pl.repeat(None, codes.size, dtype=pl.String, eager=True)
+        for j, texts in enumerate(self.texts):
+            where = np.flatnonzero(parts == j)
+            if where.size:
+                out = out.scatter(where, texts.gather(index[where]))
+        return out
 
 
 def _order(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -146,7 +155,7 @@ def code_attribute(
     ...                   "BusinessEmailAddress": ["b@x.com", "a@X.com ", None]})
     >>> c = code_attribute(f, ["_n.EmailAddress", "_n.BusinessEmailAddress"])
     >>> e, b = c.codes["_n.EmailAddress"], c.codes["_n.BusinessEmailAddress"]
-    >>> c.size, e[0] == b[1], e[1] == MISSING, c.text(e[:1]).to_list()
+    >>> c.size, e[0] == b[1], e[1] == c.size, c.text(e[:1]).to_list()
     (2, np.True_, np.True_, ['a@x.com'])
     >>> c.held["_n.EmailAddress"].tolist()
     [2, 0, 2]
@@ -175,41 +184,56 @@ def code_attribute(
         texts.append(normalize(distinct, mode=mode, columns=[target]).get_column(column))  # type: ignore[arg-type]
         per_column.append((column, rows, raw))
     # One code space over the normalized texts of every column's distinct raw values.
-    text = pl.concat(texts, rechunk=True).alias("v") if texts else pl.Series("v", [], pl.String)
-    valid = text.is_not_null().to_numpy()
-    known = np.flatnonzero(valid)
-    hashed = text.to_frame().select(pl.col("v").hash(_SEED1), pl.col("v").hash(_SEED2).alias("w"))
+    hashes = [
+        t.to_frame("v").select(pl.col("v").hash(_SEED1).alias("a"), pl.col("v").hash(_SEED2))
+        for t in texts
+    ]
+    known = [np.flatnonzero(t.is_not_null().to_numpy()) for t in texts]
     code, first = group_equal(
-        hashed.get_column("v").to_numpy()[known], hashed.get_column("w").to_numpy()[known]
+        _concat([h.get_column("a").to_numpy()[k] for h, k in zip(hashes, known, strict=True)]),
+        _concat([h.get_column("v").to_numpy()[k] for h, k in zip(hashes, known, strict=True)]),
     )
-    lookup = np.full(text.len(), MISSING, dtype=np.uint32)  # normalized code of each raw code
-    lookup[known] = code
-    values = text.gather(pl.Series(known[first]))
     size = int(first.size)
+    part_of = _concat([np.full(k.size, j, np.uint64) for j, k in enumerate(known)])
+    index_of = _concat([k.astype(np.uint64) for k in known])
     codes: dict[str, np.ndarray] = {}
     offset = 0
-    for (column, rows, raw), part in zip(per_column, texts, strict=True):
-        full = np.full(n, MISSING, dtype=np.uint32)
-        full[rows] = lookup[offset + raw] if raw.size else raw
+    for (column, rows, raw), part in zip(per_column, known, strict=True):
+        lookup = np.full(texts[len(codes)].len(), size, dtype=np.uint32)  # raw code -> code
+        lookup[part] = code[offset : offset + part.size]
+        full = np.full(n, size, dtype=np.uint32)
+        full[rows] = lookup[raw]
         codes[column] = full
-        offset += part.len()
+        offset += part.size
     profiles = _profiles(list(codes.values()), size)
-    held = {}
-    for column, full in codes.items():
-        count = np.zeros(n, dtype=np.uint32)
-        where = np.flatnonzero(full != MISSING)
-        count[where] = profiles[full[where]]
-        held[column] = count
-    return CodedAttribute(codes=codes, held=held, profiles=profiles, values=values)
+    held_of = np.append(profiles, 0).astype(np.uint32)  # the missing code is held by none
+    return CodedAttribute(
+        codes=codes,
+        held={c: held_of[full] for c, full in codes.items()},
+        profiles=profiles,
+        texts=tuple(texts),
+        first_part=part_of[first].astype(np.uint8),
+        first_index=index_of[first].astype(np.int64),
+    )
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
 
 
 def _profiles(codes: list[np.ndarray], size: int) -> np.ndarray:
-    """Per code, how many rows hold it in any of the `codes` columns (a row counts once)."""
-    parts = []
-    for full in codes:
-        rows = np.flatnonzero(full != MISSING)
-        parts.append((full[rows].astype(np.uint64) << np.uint64(32)) | rows.astype(np.uint64))
-    pairs = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
-    if len(codes) > 1:  # a value counts once per profile, whichever columns hold it
-        pairs = pl.Series(pairs).unique().to_numpy()
-    return np.bincount((pairs >> np.uint64(32)).astype(np.int64), minlength=size).astype(np.int64)
+    """Per code ``0..size-1``, how many rows hold it in any of the `codes` columns (a row counts
+    once): counts per column, less the rows holding one value in several columns
+    (inclusion-exclusion over the at most four sub-type columns).
+
+    >>> _profiles([np.array([0, 1, 2]), np.array([0, 0, 2])], 2).tolist()
+    [2, 1]
+    """
+    total = np.zeros(size, dtype=np.int64)
+    for r in range(1, len(codes) + 1):
+        sign = 1 if r % 2 else -1
+        for combo in itertools.combinations(codes, r):
+            same = np.logical_and.reduce([c == combo[0] for c in combo[1:]]) if r > 1 else None
+            values = combo[0] if same is None else combo[0][same]
+            total += sign * np.bincount(values, minlength=size + 1)[:size]
+    return total
