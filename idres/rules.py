@@ -2,8 +2,10 @@
 
 For each rule level L (1-based, up to MaxAllowedRuleLevelForMatching) every profile yields one key per
 choice of sub-types (which e-mail, which phone, which address); profiles sharing a key match at level
-L. Keys are grouped once, and each key group emits *star links* (every member to the group's smallest
-row index) instead of all pairs, so a key shared by thousands costs O(size) links, not O(size²).
+L. Keys are integers: each attribute's normalized values are dense codes (:mod:`idres.rule_codes`)
+and a key packs its codes and its sub-type tag into one ``uint64``, so keys are grouped by one sort of
+plain integers. Each key group emits *star links* (every member to the group's smallest row index)
+instead of all pairs, so a key shared by thousands costs O(size) links, not O(size²).
 
 Type selection [AWS]: with ONE_TO_ONE a key is tagged with its sub-types, so EmailAddress only meets
 EmailAddress; with MANY_TO_MANY it is not, so any selected sub-type meets any other. All
