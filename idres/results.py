@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,32 +78,55 @@ def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
     )
 
 
-def write_lines(lines: pl.Series, path: Path) -> None:
-    """Write one string a line, natively (no Python string per line)."""
-    lines.alias("line").to_frame().write_csv(path, include_header=False, quote_style="never")
+def write_lines(lines: pl.Series | Iterable[pl.Series], path: Path) -> None:
+    """Write one string a line, natively (no Python string per line); chunk by chunk when given
+    several Series, so the whole text is never held at once."""
+    chunks = [lines] if isinstance(lines, pl.Series) else lines
+    with path.open("wb") as out:
+        for chunk in chunks:
+            if chunk.len():
+                chunk.alias("line").to_frame().write_csv(
+                    out, include_header=False, quote_style="never"
+                )
+
+
+def _requests(chunks: Iterable[pl.Series]) -> Iterator[pl.Series]:
+    """``{"Requests": [...]}`` with one request a line: valid JSON, and greppable."""
+    yield pl.Series(['{"Requests": ['])
+    previous = None
+    for chunk in chunks:
+        if not chunk.len():
+            continue
+        if previous is not None:
+            yield (
+                previous.to_frame("l")
+                .select(pl.concat_str(pl.lit("    "), "l", pl.lit(",")))
+                .to_series()
+            )
+        previous = chunk
+    if previous is not None:
+        comma = (
+            pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(pl.lit(",")).otherwise(pl.lit(""))
+        )
+        yield previous.to_frame("l").select(pl.concat_str(pl.lit("    "), "l", comma)).to_series()
+    yield pl.Series(["]}"])
 
 
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist)."""
-    from idres.merge_plan import merge_plan_lines, merged_json_lines
 
     result.links.write_parquet(folder / "links.parquet")
     result.keys.write_parquet(folder / "keys.parquet")
     result.groups.write_parquet(folder / "groups.parquet")
     _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
     result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
-    plan = pl.Series("line", [], dtype=pl.String)
-    if result.merge is not None:
-        result.merge.merged.write_parquet(folder / "merged-profiles.parquet")
-        write_lines(merged_json_lines(result.merge), folder / "merged-profiles.jsonl")
-        plan = merge_plan_lines(result.merge, domain_name=result.merge.domain_name)
-    # {"Requests": [...]} with one request a line: valid JSON, and greppable.
-    comma = pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(pl.lit(",")).otherwise(pl.lit(""))
-    requests = plan.to_frame("line").select(pl.concat_str([pl.lit("    "), pl.col("line"), comma]))
-    lines = pl.concat(
-        [pl.Series(['{"Requests": [']), requests.to_series(), pl.Series(["]}"])], rechunk=True
-    )
-    write_lines(lines, folder / "merge-plan.json")
+    merge = result.merge
+    plan: Iterable[pl.Series] = []
+    if merge is not None:
+        merge.merged.write_parquet(folder / "merged-profiles.parquet")
+        write_lines(merge.json_lines(), folder / "merged-profiles.jsonl")
+        plan = merge.plan_lines()
+    write_lines(_requests(plan), folder / "merge-plan.json")
     _dump(folder / "summary.json", result.summary)
     _dump(folder / "timings.json", result.timings)
 

@@ -10,7 +10,6 @@ components at MaxAllowedRuleLevelForMerging.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from idres.rules import (
 
 if TYPE_CHECKING:
     from idres.config import RuleBasedMatching
-    from idres.merge import MergeOutcome
+    from idres.merge_wide import WideMerge
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class RuleBasedResult:
     keys: pl.DataFrame
     groups: pl.DataFrame
     dead_letters: pl.DataFrame
-    merge: MergeOutcome | None
+    merge: WideMerge | None
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -134,7 +133,7 @@ def run_rule_based(
     profile, then every column of the profiles that merge. ``merge.untouched`` counts the others;
     ``merge.others`` is left empty (nothing reads it for a rule-based preview).
     """
-    from idres.merge import merge_profiles
+    from idres.merge_wide import merge_wide
 
     opts = options or RuleBasedOptions()
     lazy = profiles.lazy()
@@ -232,7 +231,8 @@ def run_rule_based(
     )
     if rules.max_merging_level is not None and to_merge.height:
         step("merging")
-        member_rows = assigned.filter(pl.col("__merge").is_not_null()).get_column(ROW)
+        merging = assigned.filter(pl.col("__merge").is_not_null())
+        member_rows = merging.get_column(ROW)
         members = _timed(
             timings,
             "read",
@@ -246,11 +246,14 @@ def run_rule_based(
         outcome = _timed(
             timings,
             "merge",
-            lambda: merge_profiles(
-                members, to_merge, resolution=rules.ConflictResolution, domain_name=domain_name
+            lambda: merge_wide(
+                members,
+                merging.get_column("__merge").to_numpy(),
+                resolution=rules.ConflictResolution,
+                domain_name=domain_name,
+                untouched=n - members.height,
             ),
         )
-        outcome = dataclasses.replace(outcome, untouched=n - members.height)
 
     from idres.findings import rule_based_summary
 

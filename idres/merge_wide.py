@@ -1,0 +1,432 @@
+"""A first merge of flat records, field by field on the wide table (the rule-based preview's merge).
+
+:func:`idres.merge.merge_profiles` merges *long* field rows, which also serves chained merges whose
+fields carry their own provenance. A rule-based preview merges original records once, so every
+field of a record shares its record's LastUpdatedAt and SourceObjectType, and the winner order of
+:mod:`idres.merge` (SourceName first under SOURCE, latest UpdatedAt, held by the survivor, smallest
+ProfileId) is one order of the member *rows*, the same for every field. So the members are sorted
+once, and each field's winner in each group is the first row holding a value: a binary search over
+the rows that hold it, per field, with no per-row or per-group Python. Under SOURCE the provenance
+of a value is the latest row holding that same value (equal values are no conflict): a second order.
+
+Everything written (merged profiles, FieldSourceProfileIds, JSON lines, the merge plan) is byte for
+byte what the long path writes; tests check it on random tables. JSON lines and plan lines come in
+chunks of 100,000 profiles, so writing them never holds all the text at once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import polars as pl
+
+from idres import schema
+from idres.errors import ConfigError, Problem
+from idres.merge import MERGED_IDS, json_string, preferred_source, timestamp_expr
+
+if TYPE_CHECKING:
+    from idres.merge import ConflictResolutionLike
+
+_PID: Final = schema.PROFILE_ID
+_ATTR: Final = schema.ATTRIBUTES + "."
+_FOLD: Final = {"PartyType": "PartyTypeString", "Gender": "GenderString"}
+_CHUNK: Final = 100_000
+MAX_PER_REQUEST: Final = 20
+_DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _present(expr: pl.Expr) -> pl.Expr:
+    """`expr` as a String, null when empty or only whitespace (as :mod:`idres.merge`)."""
+    value = expr.cast(pl.String)
+    return pl.when(value.str.strip_chars().str.len_bytes() > 0).then(value)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One merged field: a scalar column, an address type (its part columns) or an attribute."""
+
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def is_address(self) -> bool:
+        return self.name in schema.ADDRESS_TYPES
+
+    @property
+    def is_attribute(self) -> bool:
+        return self.name.startswith(_ATTR)
+
+
+def fields_of(columns: list[str]) -> list[Field]:
+    """The fields of a table with `columns`, in :func:`idres.merge.field_order`."""
+    have = set(columns)
+    out = [Field(c, (c,)) for c in schema.STRING_FIELDS if c in have]
+    for kind in schema.ADDRESS_TYPES:
+        parts = tuple(f"{kind}.{p}" for p in schema.ADDRESS_PARTS if f"{kind}.{p}" in have)
+        if parts:
+            out.append(Field(kind, parts))
+    return out + [Field(c, (c,)) for c in sorted(schema.attribute_columns(columns))]
+
+
+def first_holding(holds: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per run ``[starts[k], ends[k])``, the first position where `holds` is true, else -1.
+
+    >>> first_holding(np.array([False, True, True, False]), np.array([0, 2, 3]),
+    ...               np.array([2, 3, 4])).tolist()
+    [1, 2, -1]
+    """
+    pos = np.flatnonzero(holds)
+    found = np.append(pos, holds.size)[np.searchsorted(pos, starts)]
+    return np.where(found < ends, found, -1)
+
+
+def joined(exprs: list[pl.Expr], separator: str = ",") -> pl.Expr:
+    """The non-null `exprs` joined by `separator`; null (not "") when all are null."""
+    text = pl.concat_str(exprs, separator=separator, ignore_nulls=True)
+    return pl.when(pl.any_horizontal(e.is_not_null() for e in exprs)).then(text)
+
+
+def json_key(key: str) -> str:
+    """`key` as a JSON string literal, as Polars writes it."""
+    return pl.select(json_string(pl.lit(key, pl.String))).item()
+
+
+def _address_json(columns: tuple[str, ...]) -> pl.Expr:
+    """An address type's present parts as one JSON object (null when none)."""
+    parts = [
+        pl.concat_str(pl.lit(f'"{c.split(".", 1)[1]}":'), json_string(pl.col(c))) for c in columns
+    ]
+    body = joined(parts)
+    present = pl.any_horizontal(pl.col(c).is_not_null() for c in columns)
+    return pl.when(present).then(pl.concat_str(pl.lit("{"), body, pl.lit("}")))
+
+
+@dataclass(frozen=True, eq=False)
+class WideMerge:
+    """What a first merge produced.
+
+    merged: the merged profiles, flat (as :attr:`idres.merge.MergeOutcome.merged`: standard
+    columns, ``Attributes.*`` sorted, SourceObjectType, LastUpdatedAt, pass-through columns and
+    ``MergedProfileIds``), sorted by ProfileId; untouched: profiles merged with nothing;
+    fields / values / origins: per merged profile and field, the member row whose value was kept
+    and the one its provenance comes from (-1: no member has the field); members: per member
+    row its ProfileId and provenance object as JSON text.
+    """
+
+    merged: pl.DataFrame
+    untouched: int
+    domain_name: str
+    fields: tuple[Field, ...]
+    values: np.ndarray
+    origins: np.ndarray
+    members: pl.DataFrame
+    others: pl.Series  # per merged profile, its other members' ProfileIds, sorted
+    big: pl.DataFrame  # ProfileId, MergeGroupId rows of groups over 21 members (plan via merge.py)
+    big_rows: pl.DataFrame  # their member rows
+
+    def _entries(
+        self, lo: int, hi: int, column: str, *, fold: bool
+    ) -> tuple[list[pl.Series], list[pl.Series]]:
+        """Per field, ``"key":<the origin member's `column`>`` for merged profiles lo..hi (null
+        when absent): scalars and attributes apart. With `fold`, API keys (PartyTypeString and
+        GenderString fold into PartyType and Gender, attributes by key)."""
+        names = [f.name for f in self.fields]
+        text = self.members.get_column(column)
+        scalars, attributes = [], []
+        for j, f in enumerate(self.fields):
+            if fold and f.name in _FOLD.values() and f.name.removesuffix("String") in names:
+                continue
+            rows = self.origins[lo:hi, j]
+            if fold and f.name in _FOLD and _FOLD[f.name] in names:
+                other = self.origins[lo:hi, names.index(_FOLD[f.name])]
+                rows = np.where(other >= 0, other, rows)
+            key = f.name.removeprefix(_ATTR) if fold else f.name
+            picked = text.gather(np.maximum(rows, 0))
+            entry = pl.select(
+                pl.when(pl.lit(pl.Series(rows >= 0))).then(
+                    pl.concat_str(pl.lit(json_key(key) + ":"), pl.lit(picked))
+                )
+            ).to_series()
+            (attributes if fold and f.is_attribute else scalars).append(entry)
+        return scalars, attributes
+
+    def _object(self, lo: int, hi: int, column: str, *, fold: bool) -> pl.Series:
+        """The JSON object body entries of profiles lo..hi, joined (null when there are none)."""
+        scalars, attributes = self._entries(lo, hi, column, fold=fold)
+        parts = []
+        if scalars:
+            parts.append(joined([pl.lit(s) for s in scalars]))
+        if attributes:
+            inner = joined([pl.lit(s) for s in attributes])
+            parts.append(pl.concat_str(pl.lit('"Attributes":{'), inner, pl.lit("}")))
+        if not parts:
+            return pl.repeat(None, hi - lo, dtype=pl.String, eager=True)
+        body = joined(parts)
+        return pl.select(pl.concat_str(pl.lit("{"), body, pl.lit("}"))).to_series()
+
+    def field_sources(self, lo: int = 0, hi: int | None = None) -> pl.Series:
+        """``FieldSourceProfileIds`` JSON object of merged profiles lo..hi (``{}`` when empty)."""
+        hi = self.merged.height if hi is None else hi
+        return self._object(lo, hi, "pid", fold=True).fill_null("{}")
+
+    def json_lines(self) -> Iterator[pl.Series]:
+        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
+        record = [c for c in self.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
+        record += [c for c in self.merged.columns if c != _PID and schema.is_passthrough(c)]
+        standard, attributes = [], []
+        for f in self.fields:
+            value = _address_json(f.columns) if f.is_address else json_string(pl.col(f.name))
+            piece = pl.concat_str(pl.lit(json_key(f.name.removeprefix(_ATTR)) + ":"), value)
+            (attributes if f.is_attribute else standard).append(piece)
+        body = [pl.concat_str(pl.lit(f'"{_PID}":'), json_string(pl.col(_PID)))]
+        if standard:
+            body.append(joined(standard))
+        if attributes:
+            inner = joined(attributes)
+            body.append(pl.concat_str(pl.lit('"Attributes":{'), inner, pl.lit("}")))
+        body.append(pl.struct(record).struct.json_encode().str.slice(1).str.head(-1))
+        for lo in range(0, self.merged.height, _CHUNK):
+            hi = min(lo + _CHUNK, self.merged.height)
+            sources = self.field_sources(lo, hi)
+            provenance = self._object(lo, hi, "prov", fold=False)
+            line = pl.concat_str(
+                pl.lit("{"),
+                pl.concat_str(
+                    [
+                        *body,
+                        pl.concat_str(pl.lit('"FieldSourceProfileIds":'), pl.lit(sources)),
+                        pl.concat_str(pl.lit('"FieldProvenance":'), pl.lit(provenance)),
+                    ],
+                    separator=",",
+                    ignore_nulls=True,
+                ),
+                pl.lit("}"),
+            )
+            yield self.merged.slice(lo, hi - lo).select(line.alias("Profile")).to_series()
+
+    def plan_lines(self) -> Iterator[pl.Series]:
+        """Each MergeProfiles request as one JSON string (:func:`idres.merge.merge_plan_lines`),
+        sorted by MainProfileId, then chunk of 20 profiles."""
+        from idres.merge_plan import merge_plan_lines, merge_profiles
+
+        if not _DOMAIN_NAME.match(self.domain_name):
+            message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
+            raise ConfigError(Problem(None, "DomainName", message))
+        big_lines = pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
+        if self.big.height:
+            outcome = merge_profiles(self.big_rows, self.big)
+            lines = merge_plan_lines(outcome, domain_name=self.domain_name)
+            mains = pl.Series([json.loads(s)["MainProfileId"] for s in lines.to_list()])
+            big_lines = pl.DataFrame({_PID: mains, "Request": lines})
+        size = self.merged.get_column(MERGED_IDS).list.len()
+        head = pl.concat_str(
+            pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
+            json_string(pl.col(_PID)),
+            pl.lit(","),
+            pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
+        )
+        for lo in range(0, self.merged.height, _CHUNK):
+            hi = min(lo + _CHUNK, self.merged.height)
+            part = self.merged.slice(lo, hi - lo).with_columns(
+                self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged"),
+                self._object(lo, hi, "pid", fold=True).alias("__sources"),
+            )
+            small = part.filter(size.slice(lo, hi - lo) <= MAX_PER_REQUEST + 1)
+            line = pl.concat_str(
+                head,
+                pl.concat_str(pl.lit(',"FieldSourceProfileIds":'), pl.col("__sources")),
+                pl.lit("}"),
+                ignore_nulls=True,
+            )
+            out = small.select(_PID, line.alias("Request"))
+            if self.big.height:
+                first, last = part.item(0, _PID), part.item(part.height - 1, _PID)
+                extra = big_lines.filter(pl.col(_PID).is_between(pl.lit(first), pl.lit(last)))
+                out = pl.concat([out, extra]).sort(_PID, maintain_order=True)
+            yield out.get_column("Request")
+
+    @cached_property
+    def plan(self) -> list[dict[str, Any]]:
+        """The MergeProfiles requests that replay these merges."""
+        lines = [line for chunk in self.plan_lines() for line in chunk.to_list()]
+        return json.loads("[" + ",".join(lines) + "]")
+
+
+def merge_wide(
+    members: pl.DataFrame,
+    labels: np.ndarray,
+    *,
+    resolution: ConflictResolutionLike | None = None,
+    domain_name: str = "preview",
+    untouched: int = 0,
+) -> WideMerge:
+    """Merge the canonical profile rows `members` (sorted by ProfileId, every one in a group of two
+    or more), each labelled with its merge group in `labels` (integers)."""
+    source_name = preferred_source(resolution)
+    n = members.height
+    idx = np.arange(n, dtype=np.int64)
+    ts = members.select(timestamp_expr(members.schema).alias("t")).get_column("t")
+    epoch = ts.dt.epoch("us").fill_null(np.iinfo(np.int64).min).to_numpy()
+    source = (
+        members.get_column(schema.SOURCE).cast(pl.String)
+        if schema.SOURCE in members.columns
+        else pl.repeat(None, n, dtype=pl.String, eager=True)
+    )
+    # Survivor: the earliest record (null first), then the smallest ProfileId (= row).
+    oldest = pl.DataFrame({"g": labels, "e": epoch, "i": idx}).sort("g", "e", "i")
+    g_sorted = oldest.get_column("g").to_numpy()
+    lead = np.ones(n, dtype=bool)
+    lead[1:] = g_sorted[1:] != g_sorted[:-1]
+    survivors = oldest.get_column("i").to_numpy()[lead]  # per label, in label order
+    rank = np.empty(survivors.size, dtype=np.int64)
+    rank[np.argsort(survivors)] = np.arange(survivors.size)
+    code = rank[np.searchsorted(g_sorted[lead], labels)]  # groups numbered by survivor row
+    survivors = np.sort(survivors)
+    own = survivors[code] == idx
+    prefer = (
+        (source == source_name).fill_null(False).to_numpy()
+        if source_name is not None
+        else np.zeros(n, dtype=bool)
+    )
+
+    def order_by(*keys: str, descending: list[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        frame = pl.DataFrame({"c": code, "p": prefer, "e": epoch, "o": own, "i": idx})
+        order = frame.sort(["c", *keys, "i"], descending=[False, *descending, False])
+        rows = order.get_column("i").to_numpy()
+        c = code[rows]
+        starts = np.flatnonzero(np.append(True, c[1:] != c[:-1]))
+        return rows, starts, np.append(starts[1:], n)
+
+    fields = fields_of(members.columns)
+    present = members.select(
+        *(
+            (
+                pl.any_horizontal(_present(pl.col(c)).is_not_null() for c in f.columns)
+                if f.is_address
+                else _present(pl.col(f.name)).is_not_null()
+            ).alias(f.name)
+            for f in fields
+        )
+    )
+    rows, starts, ends = order_by("p", "e", "o", descending=[True, True, True])
+    values = np.full((survivors.size, len(fields)), -1, dtype=np.int64)
+    for j, f in enumerate(fields):
+        at = first_holding(present.get_column(f.name).to_numpy()[rows], starts, ends)
+        values[:, j] = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
+    origins = values
+    if source_name is not None:  # equal values: provenance from the latest row holding it
+        origins = _latest_equal(
+            members, fields, values, code, order_by("e", "o", descending=[True, True])
+        )
+    merged, others = _merged(members, fields, values, code, survivors, ts, source)
+    sizes = np.bincount(code, minlength=survivors.size)
+    big_groups = np.flatnonzero(sizes > MAX_PER_REQUEST + 1)
+    big_mask = np.isin(code, big_groups)
+    big_rows = members.filter(pl.Series(big_mask))
+    big = pl.DataFrame({_PID: big_rows.get_column(_PID), "MergeGroupId": code[big_mask]})
+    provenance = members.select(
+        json_string(pl.col(_PID)).alias("pid"),
+        pl.struct(pl.col(_PID), ts.alias("UpdatedAt"), source.alias("Source"))
+        .struct.json_encode()
+        .alias("prov"),
+    )
+    return WideMerge(
+        merged=merged,
+        untouched=untouched,
+        domain_name=domain_name,
+        fields=tuple(fields),
+        values=values,
+        origins=origins,
+        members=provenance,
+        others=others,
+        big=big,
+        big_rows=big_rows,
+    )
+
+
+def _latest_equal(
+    members: pl.DataFrame,
+    fields: list[Field],
+    values: np.ndarray,
+    code: np.ndarray,
+    recency: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Per group and field, the first row in RECENCY order holding the kept value."""
+    rows, starts, ends = recency
+    origins = values.copy()
+    for j, f in enumerate(fields):
+        kept = values[code, j]  # per member row, its group's kept row
+        has = kept >= 0
+        same = np.zeros(members.height, dtype=bool)
+        parts = [_present(pl.col(c)).alias(c) for c in f.columns]
+        table = members.select(parts)
+        mine = table.filter(pl.Series(has))
+        theirs = table[kept[has]]
+        equal = pl.select(
+            pl.all_horizontal(
+                pl.lit(mine.get_column(c)).eq_missing(pl.lit(theirs.get_column(c)))
+                for c in f.columns
+            )
+        ).to_series()
+        same[has] = equal.to_numpy()
+        if not f.is_address:
+            same[has] &= mine.get_column(f.columns[0]).is_not_null().to_numpy()
+        at = first_holding(same[rows], starts, ends)
+        origins[:, j] = np.where(at >= 0, rows[np.maximum(at, 0)], values[:, j])
+    return origins
+
+
+def _merged(
+    members: pl.DataFrame,
+    fields: list[Field],
+    values: np.ndarray,
+    code: np.ndarray,
+    survivors: np.ndarray,
+    ts: pl.Series,
+    source: pl.Series,
+) -> tuple[pl.DataFrame, pl.Series]:
+    """The flat merged profiles and each one's other members (sorted ProfileIds)."""
+    columns: dict[str, pl.Series] = {}
+    for j, f in enumerate(fields):
+        rows = pl.Series(np.maximum(values[:, j], 0))
+        keep = pl.Series(values[:, j] >= 0)
+        for c in f.columns:
+            picked = members.select(_present(pl.col(c)).alias(c)).get_column(c).gather(rows)
+            columns[c] = pl.select(pl.when(pl.lit(keep)).then(pl.lit(picked))).to_series().alias(c)
+    ids = members.get_column(_PID).cast(pl.String)
+    lists = (
+        pl.DataFrame({"c": code, _PID: ids})
+        .sort("c", maintain_order=True)  # rows are in ProfileId order: members come sorted
+        .group_by("c", maintain_order=True)
+        .agg(pl.col(_PID))
+        .get_column(_PID)
+    )
+    latest = pl.DataFrame({"c": code, "t": ts}).group_by("c").agg(pl.col("t").max()).sort("c")
+    surv = pl.Series(survivors)
+    attributes = sorted(schema.attribute_columns(members.columns))
+    passthrough = [c for c in members.columns if c != _PID and schema.is_passthrough(c)]
+    out = {_PID: ids.gather(surv)}
+    for c in (*schema.PROFILE_COLUMNS[1:], *attributes):
+        out[c] = columns.get(c, pl.repeat(None, survivors.size, dtype=pl.String, eager=True))
+    out[schema.SOURCE] = source.gather(surv)
+    out[schema.UPDATED] = latest.get_column("t")
+    for c in passthrough:
+        out[c] = members.get_column(c).gather(surv)
+    out[MERGED_IDS] = lists
+    mains = out[_PID]
+    others = (
+        pl.DataFrame({"m": mains, "l": lists})
+        .with_row_index("r")
+        .explode("l")
+        .filter(pl.col("l") != pl.col("m"))
+        .group_by("r", maintain_order=True)
+        .agg(pl.col("l"))
+        .get_column("l")
+    )
+    return pl.DataFrame([s.alias(name) for name, s in out.items()]), others.alias("others")
