@@ -88,8 +88,9 @@ def first_holding(holds: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
 
 def joined(exprs: list[pl.Expr], separator: str = ",") -> pl.Expr:
     """The non-null `exprs` joined by `separator`; null (not "") when all are null."""
-    text = pl.concat_str(exprs, separator=separator, ignore_nulls=True)
-    return pl.when(pl.any_horizontal(e.is_not_null() for e in exprs)).then(text)
+    # Every input is non-empty when present, so "" means all were null (and `exprs` are
+    # evaluated once: a null test on each would evaluate them twice).
+    return pl.concat_str(exprs, separator=separator, ignore_nulls=True).replace("", None)
 
 
 def json_key(key: str) -> str:
@@ -129,51 +130,64 @@ class WideMerge:
     others: pl.Series  # per merged profile, its other members' ProfileIds, sorted
     big: pl.DataFrame  # ProfileId, MergeGroupId rows of groups over 21 members (plan via merge.py)
     big_rows: pl.DataFrame  # their member rows
+    resolution: ConflictResolutionLike | None = None
 
-    def _entries(
-        self, lo: int, hi: int, column: str, *, fold: bool
-    ) -> tuple[list[pl.Series], list[pl.Series]]:
-        """Per field, ``"key":<the origin member's `column`>`` for merged profiles lo..hi (null
-        when absent): scalars and attributes apart. With `fold`, API keys (PartyTypeString and
-        GenderString fold into PartyType and Gender, attributes by key)."""
+    def _indices(self, lo: int, hi: int) -> pl.DataFrame:
+        """Per field j the ``pid`` and ``prov`` text of the origin member of merged profiles
+        lo..hi (``pid.o{j}``, ``prov.o{j}``; null when no member has the field) and, for
+        PartyType and Gender, of the member FieldSourceProfileIds names (``pid.k{j}``: the
+        PartyTypeString / GenderString origin when there is one)."""
         names = [f.name for f in self.fields]
-        text = self.members.get_column(column)
+        columns = {}
+        for j, f in enumerate(self.fields):
+            rows = self.origins[lo:hi, j]
+            columns[f"o{j}"] = rows
+            if f.name in _FOLD and _FOLD[f.name] in names:
+                other = self.origins[lo:hi, names.index(_FOLD[f.name])]
+                columns[f"k{j}"] = np.where(other >= 0, other, rows)
+        index = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Int64))
+        return index.select(
+            pl.lit(self.members.get_column(column))
+            .gather(pl.when(pl.col(name) >= 0).then(pl.col(name)))
+            .alias(f"{column}.{name}")
+            for column in ("pid", "prov")
+            for name in columns
+        )
+
+    def _object(self, column: str, *, fold: bool) -> pl.Expr:
+        """A JSON object of ``"key":<the origin member's `column`>`` per present field (null when
+        there is none), over a frame of :meth:`_indices`. With `fold`, the MergeProfiles keys:
+        PartyTypeString and GenderString fold into PartyType and Gender, Attributes by key."""
+        names = [f.name for f in self.fields]
         scalars, attributes = [], []
         for j, f in enumerate(self.fields):
             if fold and f.name in _FOLD.values() and f.name.removesuffix("String") in names:
                 continue
-            rows = self.origins[lo:hi, j]
-            if fold and f.name in _FOLD and _FOLD[f.name] in names:
-                other = self.origins[lo:hi, names.index(_FOLD[f.name])]
-                rows = np.where(other >= 0, other, rows)
+            index = f"k{j}" if fold and f.name in _FOLD and _FOLD[f.name] in names else f"o{j}"
             key = f.name.removeprefix(_ATTR) if fold else f.name
-            picked = text.gather(np.maximum(rows, 0))
-            entry = pl.select(
-                pl.when(pl.lit(pl.Series(rows >= 0))).then(
-                    pl.concat_str(pl.lit(json_key(key) + ":"), pl.lit(picked))
-                )
-            ).to_series()
+            entry = pl.concat_str(pl.lit(json_key(key) + ":"), pl.col(f"{column}.{index}"))
             (attributes if fold and f.is_attribute else scalars).append(entry)
-        return scalars, attributes
-
-    def _object(self, lo: int, hi: int, column: str, *, fold: bool) -> pl.Series:
-        """The JSON object body entries of profiles lo..hi, joined (null when there are none)."""
-        scalars, attributes = self._entries(lo, hi, column, fold=fold)
-        parts = []
-        if scalars:
-            parts.append(joined([pl.lit(s) for s in scalars]))
+        parts = [joined(scalars)] if scalars else []
         if attributes:
-            inner = joined([pl.lit(s) for s in attributes])
-            parts.append(pl.concat_str(pl.lit('"Attributes":{'), inner, pl.lit("}")))
+            parts.append(pl.concat_str(pl.lit('"Attributes":{'), joined(attributes), pl.lit("}")))
         if not parts:
-            return pl.repeat(None, hi - lo, dtype=pl.String, eager=True)
-        body = joined(parts)
-        return pl.select(pl.concat_str(pl.lit("{"), body, pl.lit("}"))).to_series()
+            return pl.lit(None, pl.String)
+        return pl.concat_str(pl.lit("{"), joined(parts), pl.lit("}"))
 
-    def field_sources(self, lo: int = 0, hi: int | None = None) -> pl.Series:
-        """``FieldSourceProfileIds`` JSON object of merged profiles lo..hi (``{}`` when empty)."""
-        hi = self.merged.height if hi is None else hi
-        return self._object(lo, hi, "pid", fold=True).fill_null("{}")
+    def _chunks(self) -> Iterator[pl.DataFrame]:
+        """The merged profiles in chunks, each with its :meth:`_indices` columns."""
+        for lo in range(0, self.merged.height, _CHUNK):
+            hi = min(lo + _CHUNK, self.merged.height)
+            part = self.merged.slice(lo, hi - lo)
+            yield part.hstack(self._indices(lo, hi)).with_columns(
+                self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged")
+            )
+
+    def field_sources(self) -> pl.Series:
+        """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
+        sources = self._object("pid", fold=True).fill_null(pl.lit("{}"))
+        chunks = [c.select(sources.alias("FieldSourceProfileIds")) for c in self._chunks()]
+        return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
 
     def json_lines(self) -> Iterator[pl.Series]:
         """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
@@ -188,27 +202,18 @@ class WideMerge:
         if standard:
             body.append(joined(standard))
         if attributes:
-            inner = joined(attributes)
-            body.append(pl.concat_str(pl.lit('"Attributes":{'), inner, pl.lit("}")))
-        body.append(pl.struct(record).struct.json_encode().str.slice(1).str.head(-1))
-        for lo in range(0, self.merged.height, _CHUNK):
-            hi = min(lo + _CHUNK, self.merged.height)
-            sources = self.field_sources(lo, hi)
-            provenance = self._object(lo, hi, "prov", fold=False)
-            line = pl.concat_str(
-                pl.lit("{"),
-                pl.concat_str(
-                    [
-                        *body,
-                        pl.concat_str(pl.lit('"FieldSourceProfileIds":'), pl.lit(sources)),
-                        pl.concat_str(pl.lit('"FieldProvenance":'), pl.lit(provenance)),
-                    ],
-                    separator=",",
-                    ignore_nulls=True,
-                ),
-                pl.lit("}"),
-            )
-            yield self.merged.slice(lo, hi - lo).select(line.alias("Profile")).to_series()
+            body.append(pl.concat_str(pl.lit('"Attributes":{'), joined(attributes), pl.lit("}")))
+        body += [
+            pl.struct(record).struct.json_encode().str.slice(1).str.head(-1),
+            pl.concat_str(
+                pl.lit('"FieldSourceProfileIds":'),
+                self._object("pid", fold=True).fill_null(pl.lit("{}")),
+            ),
+            pl.concat_str(pl.lit('"FieldProvenance":'), self._object("prov", fold=False)),
+        ]
+        line = pl.concat_str(pl.lit("{"), joined(body), pl.lit("}")).alias("Profile")
+        for chunk in self._chunks():
+            yield chunk.select(line).to_series()
 
     def plan_lines(self) -> Iterator[pl.Series]:
         """Each MergeProfiles request as one JSON string (:func:`idres.merge.merge_plan_lines`),
@@ -220,30 +225,24 @@ class WideMerge:
             raise ConfigError(Problem(None, "DomainName", message))
         big_lines = pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
         if self.big.height:
-            outcome = merge_profiles(self.big_rows, self.big)
+            outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
             lines = merge_plan_lines(outcome, domain_name=self.domain_name)
             mains = pl.Series([json.loads(s)["MainProfileId"] for s in lines.to_list()])
             big_lines = pl.DataFrame({_PID: mains, "Request": lines})
-        size = self.merged.get_column(MERGED_IDS).list.len()
         head = pl.concat_str(
             pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
             json_string(pl.col(_PID)),
             pl.lit(","),
             pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
         )
-        for lo in range(0, self.merged.height, _CHUNK):
-            hi = min(lo + _CHUNK, self.merged.height)
-            part = self.merged.slice(lo, hi - lo).with_columns(
-                self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged"),
-                self._object(lo, hi, "pid", fold=True).alias("__sources"),
-            )
-            small = part.filter(size.slice(lo, hi - lo) <= MAX_PER_REQUEST + 1)
-            line = pl.concat_str(
-                head,
-                pl.concat_str(pl.lit(',"FieldSourceProfileIds":'), pl.col("__sources")),
-                pl.lit("}"),
-                ignore_nulls=True,
-            )
+        line = pl.concat_str(
+            head,
+            pl.concat_str(pl.lit(',"FieldSourceProfileIds":'), self._object("pid", fold=True)),
+            pl.lit("}"),
+            ignore_nulls=True,
+        )
+        for part in self._chunks():
+            small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
             out = small.select(_PID, line.alias("Request"))
             if self.big.height:
                 first, last = part.item(0, _PID), part.item(part.height - 1, _PID)
@@ -347,6 +346,7 @@ def merge_wide(
         others=others,
         big=big,
         big_rows=big_rows,
+        resolution=resolution,
     )
 
 

@@ -1,0 +1,88 @@
+"""The wide first merge writes exactly what the long-row merge (idres.merge) writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from idres.merge_plan import merge_plan_lines, merge_profiles, merged_json_lines
+from idres.merge_wide import first_holding, merge_wide
+from idres.profiles import canonicalize
+
+VALUES = ["Ann", "ann", "Bo", " ", "", None, None, 'say "hi"\\', "Åsa"]
+SOURCES = ["crm", "web", None]
+DAYS = [1, 2, 2, 3, None]
+COLUMNS = [
+    "FirstName",
+    "PartyType",
+    "PartyTypeString",
+    "Gender",
+    "GenderString",
+    "Address.City",
+    "Address.PostalCode",
+    "ShippingAddress.City",
+    "Attributes.Tier",
+    "Attributes.b",
+]
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> tuple[pl.DataFrame, np.ndarray]:
+    sizes = draw(st.lists(st.integers(2, 24), min_size=1, max_size=4))
+    n = sum(sizes)
+    labels = np.repeat(np.arange(len(sizes)) * 7 + 3, sizes)
+    order = draw(st.permutations(list(range(n))))
+    rows = {c: [draw(st.sampled_from(VALUES)) for _ in range(n)] for c in COLUMNS}
+    days = [draw(st.sampled_from(DAYS)) for _ in range(n)]
+    frame = pl.DataFrame(
+        {
+            "ProfileId": [f"p{i:03d}" for i in range(n)],
+            **rows,
+            "SourceObjectType": [draw(st.sampled_from(SOURCES)) for _ in range(n)],
+            "LastUpdatedAt": [
+                None if d is None else dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in days
+            ],
+            "EntityId": [f"e{i}" for i in range(n)],
+        },
+        schema_overrides={c: pl.String for c in COLUMNS},
+    )
+    return frame, labels[np.array(order)]
+
+
+def _long(frame: pl.DataFrame, labels: np.ndarray, resolution: object) -> tuple:
+    groups = pl.DataFrame({"ProfileId": frame["ProfileId"], "MergeGroupId": labels})
+    out = merge_profiles(frame, groups, resolution=resolution, domain_name="demo")  # type: ignore[arg-type]
+    return (
+        out.merged,
+        out.field_sources.get_column("FieldSourceProfileIds"),
+        merged_json_lines(out),
+        merge_plan_lines(out, domain_name="demo"),
+    )
+
+
+@pytest.mark.parametrize("model", ["RECENCY", "SOURCE"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=tables())
+def test_wide_merge_equals_the_long_merge(model: str, table: tuple) -> None:
+    frame, labels = table
+    frame = canonicalize(frame)  # sorted by ProfileId; labels follow the p-numbers
+    resolution = SimpleNamespace(ConflictResolvingModel=model, SourceName="crm")
+    wide = merge_wide(frame, labels, resolution=resolution, domain_name="demo")
+    merged, sources, lines, plan = _long(frame, labels, resolution)
+    assert wide.merged.equals(merged)
+    assert wide.field_sources().equals(sources, check_names=False)
+    assert pl.concat(list(wide.json_lines())).to_list() == lines.to_list()
+    assert pl.concat(list(wide.plan_lines())).to_list() == plan.to_list()
+    assert wide.plan == [__import__("json").loads(s) for s in plan.to_list()]
+
+
+def test_first_holding_per_run() -> None:
+    holds = np.array([False, False, True, True, False, True])
+    assert first_holding(holds, np.array([0, 3, 4]), np.array([3, 4, 6])).tolist() == [2, 3, 5]
+    assert first_holding(np.zeros(3, bool), np.array([0]), np.array([3])).tolist() == [-1]
