@@ -115,7 +115,7 @@ class WideMerge:
     merged: the merged profiles, flat (as :attr:`idres.merge.MergeOutcome.merged`: standard
     columns, ``Attributes.*`` sorted, SourceObjectType, LastUpdatedAt, pass-through columns and
     ``MergedProfileIds``), sorted by ProfileId; untouched: profiles merged with nothing;
-    fields / values / origins: per merged profile and field, the member row whose value was kept
+    fields / values / origins: per field and merged profile (arrays of shape fields × profiles), the member row whose value was kept
     and the one its provenance comes from (-1: no member has the field); members: per member
     row its ProfileId and provenance object as JSON text.
     """
@@ -140,10 +140,10 @@ class WideMerge:
         names = [f.name for f in self.fields]
         columns = {}
         for j, f in enumerate(self.fields):
-            rows = self.origins[lo:hi, j]
+            rows = self.origins[j, lo:hi]
             columns[f"o{j}"] = rows
             if f.name in _FOLD and _FOLD[f.name] in names:
-                other = self.origins[lo:hi, names.index(_FOLD[f.name])]
+                other = self.origins[names.index(_FOLD[f.name]), lo:hi]
                 columns[f"k{j}"] = np.where(other >= 0, other, rows)
         index = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Int64))
         return index.select(
@@ -314,10 +314,10 @@ def merge_wide(
         )
     )
     rows, starts, ends = order_by("p", "e", "o", descending=[True, True, True])
-    values = np.full((survivors.size, len(fields)), -1, dtype=np.int64)
+    values = np.full((len(fields), survivors.size), -1, dtype=np.int64)
     for j, f in enumerate(fields):
         at = first_holding(present.get_column(f.name).to_numpy()[rows], starts, ends)
-        values[:, j] = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
+        values[j] = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
     origins = values
     if source_name is not None:  # equal values: provenance from the latest row holding it
         origins = _latest_equal(
@@ -361,7 +361,7 @@ def _latest_equal(
     rows, starts, ends = recency
     origins = values.copy()
     for j, f in enumerate(fields):
-        kept = values[code, j]  # per member row, its group's kept row
+        kept = values[j][code]  # per member row, its group's kept row
         has = kept >= 0
         same = np.zeros(members.height, dtype=bool)
         parts = [_present(pl.col(c)).alias(c) for c in f.columns]
@@ -378,7 +378,7 @@ def _latest_equal(
         if not f.is_address:
             same[has] &= mine.get_column(f.columns[0]).is_not_null().to_numpy()
         at = first_holding(same[rows], starts, ends)
-        origins[:, j] = np.where(at >= 0, rows[np.maximum(at, 0)], values[:, j])
+        origins[j] = np.where(at >= 0, rows[np.maximum(at, 0)], values[j])
     return origins
 
 
@@ -392,13 +392,18 @@ def _merged(
     source: pl.Series,
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The flat merged profiles and each one's other members (sorted ProfileIds)."""
-    columns: dict[str, pl.Series] = {}
-    for j, f in enumerate(fields):
-        rows = pl.Series(np.maximum(values[:, j], 0))
-        keep = pl.Series(values[:, j] >= 0)
-        for c in f.columns:
-            picked = members.select(_present(pl.col(c)).alias(c)).get_column(c).gather(rows)
-            columns[c] = pl.select(pl.when(pl.lit(keep)).then(pl.lit(picked))).to_series().alias(c)
+    # Gather each field's kept row first (a null index gives null), then drop whitespace-only
+    # parts, on the merged rows only.
+    index = pl.DataFrame(
+        {str(j): values[j] for j in range(len(fields))},
+        schema={str(j): pl.Int64 for j in range(len(fields))},
+    ).select(pl.when(pl.all() >= 0).then(pl.all()).name.keep())
+    empty = {c for c in members.columns if members.get_column(c).null_count() == members.height}
+    wanted = [(j, c) for j, f in enumerate(fields) for c in f.columns if c not in empty]
+    picked = members.select(  # one select: Polars gathers the columns in parallel
+        _present(pl.col(c).gather(pl.lit(index.get_column(str(j))))).alias(c) for j, c in wanted
+    )
+    columns = {c: picked.get_column(c) for c in picked.columns}
     ids = members.get_column(_PID).cast(pl.String)
     lists = (
         pl.DataFrame({"c": code, _PID: ids})
