@@ -131,9 +131,10 @@ class WideMerge:
     merged: the merged profiles, flat (as :attr:`idres.merge.MergeOutcome.merged`: standard
     columns, ``Attributes.*`` sorted, SourceObjectType, LastUpdatedAt, pass-through columns and
     ``MergedProfileIds``), sorted by ProfileId; untouched: profiles merged with nothing;
-    fields / values / origins: per field and merged profile (arrays of shape fields × profiles), the member row whose value was kept
-    and the one its provenance comes from (-1: no member has the field); members: per member
-    row its ProfileId and provenance object as JSON text.
+    fields / values / origins: per field and merged profile (arrays of shape fields × profiles),
+    the member row whose value was kept and the row of `members` its provenance comes from (-1:
+    no member has the field); members: per member (in merged-profile order) its ProfileId and
+    provenance object as JSON text.
     """
 
     merged: pl.DataFrame
@@ -344,12 +345,18 @@ def merge_wide(
     big_mask = np.isin(code, big_groups)
     big_rows = members.filter(pl.Series(big_mask))
     big = pl.DataFrame({_PID: big_rows.get_column(_PID), "MergeGroupId": code[big_mask]})
+    # Provenance text per member, laid out group by group (in merged-profile order), so the
+    # gathers of one chunk of merged profiles read one contiguous stretch of it.
+    by_group = np.argsort(code, kind="stable")
+    position = np.empty(n, dtype=np.int64)
+    position[by_group] = np.arange(n)
+    origins = np.where(origins >= 0, position[np.maximum(origins, 0)], -1)
     provenance = members.select(
         json_string(pl.col(_PID)).alias("pid"),
         pl.struct(pl.col(_PID), ts.alias("UpdatedAt"), source.alias("Source"))
         .struct.json_encode()
         .alias("prov"),
-    )
+    )[by_group]
     return WideMerge(
         merged=merged,
         untouched=untouched,

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
@@ -78,6 +78,10 @@ def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
     )
 
 
+#: lz4 writes these large tables about 3x faster than zstd, for files about 1.5x larger.
+PARQUET_COMPRESSION: Final = "lz4"
+
+
 def write_lines(lines: pl.Series | Iterable[pl.Series], path: Path) -> None:
     """Write one string a line, natively (no Python string per line); chunk by chunk when given
     several Series, so the whole text is never held at once."""
@@ -115,15 +119,17 @@ def _requests(chunks: Iterable[pl.Series]) -> Iterator[pl.Series]:
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist)."""
 
-    result.links.write_parquet(folder / "links.parquet")
-    result.keys.write_parquet(folder / "keys.parquet")
-    result.groups.write_parquet(folder / "groups.parquet")
+    result.links.write_parquet(folder / "links.parquet", compression=PARQUET_COMPRESSION)
+    result.keys.write_parquet(folder / "keys.parquet", compression=PARQUET_COMPRESSION)
+    result.groups.write_parquet(folder / "groups.parquet", compression=PARQUET_COMPRESSION)
     _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
     result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
     merge = result.merge
     plan: Iterable[pl.Series] = []
     if merge is not None:
-        merge.merged.write_parquet(folder / "merged-profiles.parquet")
+        merge.merged.write_parquet(
+            folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
+        )
         write_lines(merge.json_lines(), folder / "merged-profiles.jsonl")
         plan = merge.plan_lines()
     write_lines(_requests(plan), folder / "merge-plan.json")
