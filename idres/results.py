@@ -78,8 +78,9 @@ def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
     )
 
 
-#: lz4 writes these large tables about 3x faster than zstd, for files about 1.5x larger.
-PARQUET_COMPRESSION: Final = "lz4"
+#: snappy (the Parquet default of Spark and pyarrow) writes these large tables about 2.5x faster
+#: than zstd, for files about 1.5x larger.
+PARQUET_COMPRESSION: Final = "snappy"
 
 
 def write_lines(lines: pl.Series | Iterable[pl.Series], path: Path) -> None:
