@@ -454,9 +454,8 @@ def merged_json_lines(outcome: MergeOutcome) -> pl.Series:
         [_RUN],
         value,
     )
-    origin = pl.struct(
-        pl.col(SOURCE_PROFILE_ID).alias(_PID), pl.col(FIELD_UPDATED), pl.col(FIELD_SOURCE)
-    ).struct.json_encode()
+    # The kept value's ProfileId is FieldSourceProfileIds' (not repeated: half the bytes).
+    origin = pl.struct(pl.col(FIELD_UPDATED), pl.col(FIELD_SOURCE)).struct.json_encode()
     provenance = _bodies(rows.with_columns(pl.col(FIELD).alias(_KEY)), [_RUN], origin)
     record = [c for c in merged.columns if c in schema.BOOKKEEPING_COLUMNS]
     record += [c for c in merged.columns if c != _PID and schema.is_passthrough(c)]
@@ -496,8 +495,9 @@ def merged_nested(outcome: MergeOutcome) -> list[dict[str, Any]]:
 
     Standard fields and address structures at the top, ``Attributes`` as a map, then
     SourceObjectType, LastUpdatedAt, pass-through columns (``MergedProfileIds``),
-    ``FieldSourceProfileIds`` and ``FieldProvenance`` (per field: the ProfileId, UpdatedAt and
-    Source of the kept value). Absent fields are left out.
+    ``FieldSourceProfileIds`` (per field the ProfileId whose value was kept, in the MergeProfiles
+    shape) and ``FieldProvenance`` (per field, unfolded: the UpdatedAt and Source of the kept
+    value). Absent fields are left out.
 
     >>> p = pl.DataFrame({"ProfileId": ["a", "b"], "Address.City": ["Oslo", None],
     ...     "Attributes.Tier": [None, "gold"]})

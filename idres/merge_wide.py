@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import numpy as np
 import polars as pl
@@ -39,6 +39,7 @@ _ATTR: Final = schema.ATTRIBUTES + "."
 _FOLD: Final = {"PartyType": "PartyTypeString", "Gender": "GenderString"}
 _CHUNK: Final = 100_000
 MAX_PER_REQUEST: Final = 20
+T = TypeVar("T")
 _DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -94,13 +95,22 @@ def joined(exprs: list[pl.Expr], separator: str = ",") -> pl.Expr:
     return pl.concat_str(exprs, separator=separator, ignore_nulls=True).replace("", None)
 
 
-def _in_order(
-    chunks: Iterator[pl.DataFrame], make: Callable[[pl.DataFrame], pl.Series]
-) -> Iterator[pl.Series]:
+def _when_any(columns: list[str], expr: pl.Expr) -> pl.Expr:
+    """`expr` where one of `columns` is not null, else null: a cheap guard that lets `expr` join
+    its parts without testing its (long) text for emptiness."""
+    return pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in columns)).then(expr)
+
+
+def _concat(exprs: list[pl.Expr]) -> pl.Expr:
+    """The non-null `exprs` joined by commas ("" when all are null)."""
+    return pl.concat_str(exprs, separator=",", ignore_nulls=True)
+
+
+def _in_order(chunks: Iterator[pl.DataFrame], make: Callable[[pl.DataFrame], T]) -> Iterator[T]:
     """`make` of each chunk, two chunks at a time in threads (Polars releases the GIL and one
     chunk's text rarely keeps both cores busy), yielded in order."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: list[Future[pl.Series]] = []
+        pending: list[Future[T]] = []
         for chunk in chunks:
             pending.append(pool.submit(make, chunk))
             if len(pending) == 2:
@@ -119,9 +129,7 @@ def _address_json(columns: tuple[str, ...]) -> pl.Expr:
     parts = [
         pl.concat_str(pl.lit(f'"{c.split(".", 1)[1]}":'), json_string(pl.col(c))) for c in columns
     ]
-    body = joined(parts)
-    present = pl.any_horizontal(pl.col(c).is_not_null() for c in columns)
-    return pl.when(present).then(pl.concat_str(pl.lit("{"), body, pl.lit("}")))
+    return _when_any(list(columns), pl.concat_str(pl.lit("{"), _concat(parts), pl.lit("}")))
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,20 +184,26 @@ class WideMerge:
         there is none), over a frame of :meth:`_indices`. With `fold`, the MergeProfiles keys:
         PartyTypeString and GenderString fold into PartyType and Gender, Attributes by key."""
         names = [f.name for f in self.fields]
-        scalars, attributes = [], []
+        scalars: list[tuple[str, pl.Expr]] = []
+        attributes: list[tuple[str, pl.Expr]] = []
         for j, f in enumerate(self.fields):
             if fold and f.name in _FOLD.values() and f.name.removesuffix("String") in names:
                 continue
             index = f"k{j}" if fold and f.name in _FOLD and _FOLD[f.name] in names else f"o{j}"
             key = f.name.removeprefix(_ATTR) if fold else f.name
-            entry = pl.concat_str(pl.lit(json_key(key) + ":"), pl.col(f"{column}.{index}"))
-            (attributes if fold and f.is_attribute else scalars).append(entry)
-        parts = [joined(scalars)] if scalars else []
+            source = f"{column}.{index}"
+            entry = pl.concat_str(pl.lit(json_key(key) + ":"), pl.col(source))
+            (attributes if fold and f.is_attribute else scalars).append((source, entry))
+        parts = [e for _, e in scalars]
         if attributes:
-            parts.append(pl.concat_str(pl.lit('"Attributes":{'), joined(attributes), pl.lit("}")))
+            inner = pl.concat_str(
+                pl.lit('"Attributes":{'), _concat([e for _, e in attributes]), pl.lit("}")
+            )
+            parts.append(_when_any([c for c, _ in attributes], inner))
         if not parts:
             return pl.lit(None, pl.String)
-        return pl.concat_str(pl.lit("{"), joined(parts), pl.lit("}"))
+        body = pl.concat_str(pl.lit("{"), _concat(parts), pl.lit("}"))
+        return _when_any([c for c, _ in scalars + attributes], body)
 
     def _chunks(self) -> Iterator[pl.DataFrame]:
         """The merged profiles in chunks, each with its :meth:`_indices` columns."""
@@ -206,65 +220,94 @@ class WideMerge:
         chunks = [c.select(sources.alias("FieldSourceProfileIds")) for c in self._chunks()]
         return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
 
-    def json_lines(self) -> Iterator[pl.Series]:
-        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
+    def _profile_line(self) -> pl.Expr:
+        """Each merged profile as one JSON object, over a chunk with its ``__sources`` and
+        ``__provenance`` objects."""
         record = [c for c in self.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
         record += [c for c in self.merged.columns if c != _PID and schema.is_passthrough(c)]
-        standard, attributes = [], []
+        body = [pl.concat_str(pl.lit('{"' + _PID + '":'), json_string(pl.col(_PID)))]
+        attributes = []
         for f in self.fields:
             value = _address_json(f.columns) if f.is_address else json_string(pl.col(f.name))
             piece = pl.concat_str(pl.lit(json_key(f.name.removeprefix(_ATTR)) + ":"), value)
-            (attributes if f.is_attribute else standard).append(piece)
-        body = [pl.concat_str(pl.lit(f'"{_PID}":'), json_string(pl.col(_PID)))]
-        if standard:
-            body.append(joined(standard))
+            (attributes if f.is_attribute else body).append(piece)
         if attributes:
-            body.append(pl.concat_str(pl.lit('"Attributes":{'), joined(attributes), pl.lit("}")))
+            inner = pl.concat_str(pl.lit('"Attributes":{'), _concat(attributes), pl.lit("}"))
+            body.append(_when_any([f.name for f in self.fields if f.is_attribute], inner))
+        if record:
+            body.append(pl.struct(record).struct.json_encode().str.slice(1).str.head(-1))
+        # ProfileId always comes first, so the commas need no test for emptiness; the closing
+        # brace rides on the last piece present.
         body += [
-            pl.struct(record).struct.json_encode().str.slice(1).str.head(-1),
             pl.concat_str(
                 pl.lit('"FieldSourceProfileIds":'),
-                self._object("pid", fold=True).fill_null(pl.lit("{}")),
+                pl.col("__sources").fill_null(pl.lit("{}")),
+                pl.when(pl.col("__provenance").is_null()).then(pl.lit("}")),
+                ignore_nulls=True,
             ),
-            pl.concat_str(pl.lit('"FieldProvenance":'), self._object("prov", fold=False)),
+            pl.concat_str(pl.lit('"FieldProvenance":'), pl.col("__provenance"), pl.lit("}")),
         ]
-        line = pl.concat_str(pl.lit("{"), joined(body), pl.lit("}")).alias("Profile")
-        yield from _in_order(self._chunks(), lambda chunk: chunk.select(line).to_series())
+        return _concat(body)
 
-    def plan_lines(self) -> Iterator[pl.Series]:
-        """Each MergeProfiles request as one JSON string (:func:`idres.merge.merge_plan_lines`),
-        sorted by MainProfileId, then chunk of 20 profiles."""
-        from idres.merge_plan import merge_plan_lines, merge_profiles
-
-        if not _DOMAIN_NAME.match(self.domain_name):
-            message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
-            raise ConfigError(Problem(None, "DomainName", message))
-        big_lines = pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
-        if self.big.height:
-            outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
-            lines = merge_plan_lines(outcome, domain_name=self.domain_name)
-            mains = pl.Series([json.loads(s)["MainProfileId"] for s in lines.to_list()])
-            big_lines = pl.DataFrame({_PID: mains, "Request": lines})
-        head = pl.concat_str(
+    def _request_line(self) -> pl.Expr:
+        """Each MergeProfiles request of a small group (≤ 21 members), over the same chunk."""
+        return pl.concat_str(
             pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
             json_string(pl.col(_PID)),
             pl.lit(","),
             pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
-        )
-        line = pl.concat_str(
-            head,
-            pl.concat_str(pl.lit(',"FieldSourceProfileIds":'), self._object("pid", fold=True)),
+            pl.concat_str(pl.lit(',"FieldSourceProfileIds":'), pl.col("__sources")),
             pl.lit("}"),
             ignore_nulls=True,
         )
-        for part in self._chunks():
+
+    def texts(self) -> Iterator[tuple[pl.Series, pl.Series]]:
+        """Per chunk of 100,000 merged profiles, their JSON lines (:func:`idres.merge.
+        merged_json_lines`) and MergeProfiles requests (:func:`idres.merge.merge_plan_lines`,
+        sorted by MainProfileId, then chunk of 20 ProfileIds): one pass builds both, so each
+        profile's FieldSourceProfileIds is built once."""
+        if not _DOMAIN_NAME.match(self.domain_name):
+            message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
+            raise ConfigError(Problem(None, "DomainName", message))
+        big_lines = self._big_requests()
+        objects = [
+            self._object("pid", fold=True).alias("__sources"),
+            self._object("prov", fold=False).alias("__provenance"),
+        ]
+        profile, request = self._profile_line(), self._request_line()
+
+        def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+            part = part.with_columns(objects)
+            profiles = part.select(profile.alias("Profile")).to_series()
             small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
-            out = small.select(_PID, line.alias("Request"))
-            if self.big.height:
+            out = small.select(_PID, request.alias("Request"))
+            if big_lines.height:
                 first, last = part.item(0, _PID), part.item(part.height - 1, _PID)
                 extra = big_lines.filter(pl.col(_PID).is_between(pl.lit(first), pl.lit(last)))
                 out = pl.concat([out, extra]).sort(_PID, maintain_order=True)
-            yield out.get_column("Request")
+            return profiles, out.get_column("Request")
+
+        yield from _in_order(self._chunks(), make)
+
+    def _big_requests(self) -> pl.DataFrame:
+        """MainProfileId and request lines of the groups over 21 members (via the long path)."""
+        from idres.merge_plan import merge_plan_lines, merge_profiles
+
+        if not self.big.height:
+            return pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
+        outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
+        lines = merge_plan_lines(outcome, domain_name=self.domain_name)
+        mains = pl.Series([json.loads(s)["MainProfileId"] for s in lines.to_list()])
+        return pl.DataFrame({_PID: mains, "Request": lines})
+
+    def json_lines(self) -> Iterator[pl.Series]:
+        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
+        return (profiles for profiles, _ in self.texts())
+
+    def plan_lines(self) -> Iterator[pl.Series]:
+        """Each MergeProfiles request as one JSON string (:func:`idres.merge.merge_plan_lines`),
+        sorted by MainProfileId, then chunk of 20 profiles."""
+        return (requests for _, requests in self.texts())
 
     @cached_property
     def plan(self) -> list[dict[str, Any]]:
@@ -273,36 +316,100 @@ class WideMerge:
         return json.loads("[" + ",".join(lines) + "]")
 
 
+class _Reader:
+    """Columns of the member rows of a profile table, a few at a time, in the order of `rows`.
+
+    A scan (LazyFrame) is read column batch by column batch with the members' row mask: the
+    Parquet reader decodes only those columns, and the full rows of millions of members (16 bytes
+    a value even when null) are never held at once.
+    """
+
+    def __init__(self, source: pl.DataFrame | pl.LazyFrame, rows: np.ndarray | None) -> None:
+        self.source = source
+        self.names = source.collect_schema().names()
+        if isinstance(source, pl.DataFrame):
+            if rows is not None:
+                raise TypeError("rows are for a LazyFrame; filter a DataFrame first")
+            self.mask = None
+            return
+        if rows is None:
+            raise TypeError("a LazyFrame needs the members' rows")
+        height = source.select(pl.len()).collect().item()
+        self.mask = np.zeros(height, dtype=bool)
+        self.mask[rows] = True
+        # The scan yields members in row order; `order` puts them back in the order of `rows`.
+        ascending = bool(np.all(rows[1:] > rows[:-1]))
+        self.order = None if ascending else np.searchsorted(np.sort(rows), rows)
+
+    def __call__(self, columns: list[str], subset: np.ndarray | None = None) -> pl.DataFrame:
+        """`columns` of the members (of the members where `subset` is true, when given)."""
+        if self.mask is None:
+            frame = self.source.select(columns)
+            assert isinstance(frame, pl.DataFrame)
+            return frame if subset is None else frame.filter(pl.Series(subset))
+        mask, order = self.mask, self.order
+        if subset is not None:
+            chosen = np.flatnonzero(subset)
+            rows = np.flatnonzero(self.mask) if order is None else np.flatnonzero(self.mask)[order]
+            mask = np.zeros_like(self.mask)
+            mask[rows[chosen]] = True
+            order = None if self.order is None else np.argsort(np.argsort(rows[chosen]))
+        frame = self.source.select(columns).filter(pl.lit(pl.Series(mask))).collect()
+        if order is not None:
+            return frame[order]  # a gather: one chunk
+        return frame.rechunk()  # one chunk: gathering from it is several times faster
+
+
+#: Columns read at once from a scan: ~12 columns of millions of members hold a few hundred MB.
+_BATCH_COLUMNS = 12
+
+
+def _batches(fields: list[Field]) -> Iterator[list[int]]:
+    """Indices of `fields` in batches of about :data:`_BATCH_COLUMNS` columns (an address is one
+    field: its parts are read together)."""
+    width = _BATCH_COLUMNS
+    batch: list[int] = []
+    count = 0
+    for j, f in enumerate(fields):
+        if batch and count + len(f.columns) > width:
+            yield batch
+            batch, count = [], 0
+        batch.append(j)
+        count += len(f.columns)
+    if batch:
+        yield batch
+
+
 def merge_wide(
-    members: pl.DataFrame,
+    members: pl.DataFrame | pl.LazyFrame,
     labels: np.ndarray,
     *,
+    rows: np.ndarray | None = None,
     resolution: ConflictResolutionLike | None = None,
     domain_name: str = "preview",
     untouched: int = 0,
 ) -> WideMerge:
     """Merge the canonical profile rows `members` (sorted by ProfileId, every one in a group of two
-    or more), each labelled with its merge group in `labels` (integers)."""
+    or more), each labelled with its merge group in `labels` (integers).
+
+    `members` may be a scan of all profiles, with `rows` the members' ascending row numbers in it:
+    fields are then read and merged a batch of columns at a time.
+    """
     source_name = preferred_source(resolution)
-    n = members.height
+    read = _Reader(members, rows)
+    names = read.names
+    passthrough = [c for c in names if c != _PID and schema.is_passthrough(c)]
+    base = read([_PID, *(c for c in (schema.UPDATED, schema.SOURCE) if c in names), *passthrough])
+    n = base.height
     idx = np.arange(n, dtype=np.int64)
-    ts = members.select(timestamp_expr(members.schema).alias("t")).get_column("t")
+    ts = base.select(timestamp_expr(base.schema).alias("t")).get_column("t")
     epoch = ts.dt.epoch("us").fill_null(np.iinfo(np.int64).min).to_numpy()
     source = (
-        members.get_column(schema.SOURCE).cast(pl.String)
-        if schema.SOURCE in members.columns
+        base.get_column(schema.SOURCE).cast(pl.String)
+        if schema.SOURCE in names
         else pl.repeat(None, n, dtype=pl.String, eager=True)
     )
-    # Survivor: the earliest record (null first), then the smallest ProfileId (= row).
-    oldest = pl.DataFrame({"g": labels, "e": epoch, "i": idx}).sort("g", "e", "i")
-    g_sorted = oldest.get_column("g").to_numpy()
-    lead = np.ones(n, dtype=bool)
-    lead[1:] = g_sorted[1:] != g_sorted[:-1]
-    survivors = oldest.get_column("i").to_numpy()[lead]  # per label, in label order
-    rank = np.empty(survivors.size, dtype=np.int64)
-    rank[np.argsort(survivors)] = np.arange(survivors.size)
-    code = rank[np.searchsorted(g_sorted[lead], labels)]  # groups numbered by survivor row
-    survivors = np.sort(survivors)
+    code, survivors = _survivors(labels, epoch)
     own = survivors[code] == idx
     prefer = (
         (source == source_name).fill_null(False).to_numpy()
@@ -318,32 +425,26 @@ def merge_wide(
         starts = np.flatnonzero(np.append(True, c[1:] != c[:-1]))
         return rows, starts, np.append(starts[1:], n)
 
-    fields = fields_of(members.columns)
-    present = members.select(
-        *(
-            (
-                pl.any_horizontal(_present(pl.col(c)).is_not_null() for c in f.columns)
-                if f.is_address
-                else _present(pl.col(f.name)).is_not_null()
-            ).alias(f.name)
-            for f in fields
-        )
-    )
-    rows, starts, ends = order_by("p", "e", "o", descending=[True, True, True])
-    values = np.full((len(fields), survivors.size), -1, dtype=np.int64)
-    for j, f in enumerate(fields):
-        at = first_holding(present.get_column(f.name).to_numpy()[rows], starts, ends)
-        values[j] = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
-    origins = values
-    if source_name is not None:  # equal values: provenance from the latest row holding it
-        origins = _latest_equal(
-            members, fields, values, code, order_by("e", "o", descending=[True, True])
-        )
-    merged, others = _merged(members, fields, values, code, survivors, ts, source)
+    fields = fields_of(names)
+    winner_order = order_by("p", "e", "o", descending=[True, True, True])
+    recency = order_by("e", "o", descending=[True, True]) if source_name is not None else None
     sizes = np.bincount(code, minlength=survivors.size)
-    big_groups = np.flatnonzero(sizes > MAX_PER_REQUEST + 1)
-    big_mask = np.isin(code, big_groups)
-    big_rows = members.filter(pl.Series(big_mask))
+    big_mask = pl.Series(np.isin(code, np.flatnonzero(sizes > MAX_PER_REQUEST + 1)))
+    values = np.full((len(fields), survivors.size), -1, dtype=np.int64)
+    origins = values.copy()
+    kept: dict[str, pl.Series] = {}
+    big_parts = [base.filter(big_mask)]  # whole rows of the groups planned by merge.py
+    for batch in _batches(fields):
+        table = read([c for j in batch for c in fields[j].columns])
+        for j in batch:
+            values[j], origins[j] = _field_winner(table, fields[j], code, winner_order, recency)
+        kept.update(_kept(table, [(j, fields[j]) for j in batch], values))
+        big_parts.append(table.filter(big_mask))
+    rest = [c for c in names if not any(c in p.columns for p in big_parts)]
+    if rest:
+        big_parts.append(read(rest, big_mask.to_numpy()))
+    big_rows = pl.concat(big_parts, how="horizontal").select(names)
+    merged, others = _merged(base, kept, code, survivors, ts, source, passthrough, names)
     big = pl.DataFrame({_PID: big_rows.get_column(_PID), "MergeGroupId": code[big_mask]})
     # Provenance text per member, laid out group by group (in merged-profile order), so the
     # gathers of one chunk of merged profiles read one contiguous stretch of it.
@@ -351,11 +452,9 @@ def merge_wide(
     position = np.empty(n, dtype=np.int64)
     position[by_group] = np.arange(n)
     origins = np.where(origins >= 0, position[np.maximum(origins, 0)], -1)
-    provenance = members.select(
+    provenance = base.select(
         json_string(pl.col(_PID)).alias("pid"),
-        pl.struct(pl.col(_PID), ts.alias("UpdatedAt"), source.alias("Source"))
-        .struct.json_encode()
-        .alias("prov"),
+        pl.struct(ts.alias("UpdatedAt"), source.alias("Source")).struct.json_encode().alias("prov"),
     )[by_group]
     return WideMerge(
         merged=merged,
@@ -372,61 +471,88 @@ def merge_wide(
     )
 
 
-def _latest_equal(
-    members: pl.DataFrame,
-    fields: list[Field],
-    values: np.ndarray,
-    code: np.ndarray,
-    recency: tuple[np.ndarray, np.ndarray, np.ndarray],
-) -> np.ndarray:
-    """Per group and field, the first row in RECENCY order holding the kept value."""
+def _survivors(labels: np.ndarray, epoch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per member its group's number (groups numbered by survivor row), and the survivor rows:
+    the earliest record of each group (null first), then the smallest ProfileId (= row)."""
+    n = labels.size
+    idx = np.arange(n, dtype=np.int64)
+    oldest = pl.DataFrame({"g": labels, "e": epoch, "i": idx}).sort("g", "e", "i")
+    g_sorted = oldest.get_column("g").to_numpy()
+    lead = np.ones(n, dtype=bool)
+    lead[1:] = g_sorted[1:] != g_sorted[:-1]
+    survivors = oldest.get_column("i").to_numpy()[lead]  # per label, in label order
+    rank = np.empty(survivors.size, dtype=np.int64)
+    rank[np.argsort(survivors)] = np.arange(survivors.size)
+    code = rank[np.searchsorted(g_sorted[lead], labels)]
+    return code, np.sort(survivors)
+
+
+Order = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _field_winner(
+    table: pl.DataFrame, f: Field, code: np.ndarray, order: Order, recency: Order | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the member row whose value of `f` is kept (-1: none holds one) and the row its
+    provenance comes from: the same row, or under SOURCE (`recency` given) the latest row holding
+    that same value (equal values are no conflict)."""
+    parts = table.select(_present(pl.col(c)).alias(c) for c in f.columns)
+    present = parts.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
+    rows, starts, ends = order
+    at = first_holding(present[rows], starts, ends)
+    values = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
+    if recency is None:
+        return values, values
+    kept = values[code]  # per member row, its group's kept row
+    has = kept >= 0
+    mine = parts.filter(pl.Series(has))
+    theirs = parts[kept[has]]
+    equal = pl.select(
+        pl.all_horizontal(
+            pl.lit(mine.get_column(c)).eq_missing(pl.lit(theirs.get_column(c))) for c in f.columns
+        )
+    ).to_series()
+    same = np.zeros(table.height, dtype=bool)
+    same[has] = equal.to_numpy()
+    if not f.is_address:
+        same[has] &= mine.get_column(f.columns[0]).is_not_null().to_numpy()
     rows, starts, ends = recency
-    origins = values.copy()
-    for j, f in enumerate(fields):
-        kept = values[j][code]  # per member row, its group's kept row
-        has = kept >= 0
-        same = np.zeros(members.height, dtype=bool)
-        parts = [_present(pl.col(c)).alias(c) for c in f.columns]
-        table = members.select(parts)
-        mine = table.filter(pl.Series(has))
-        theirs = table[kept[has]]
-        equal = pl.select(
-            pl.all_horizontal(
-                pl.lit(mine.get_column(c)).eq_missing(pl.lit(theirs.get_column(c)))
-                for c in f.columns
-            )
-        ).to_series()
-        same[has] = equal.to_numpy()
-        if not f.is_address:
-            same[has] &= mine.get_column(f.columns[0]).is_not_null().to_numpy()
-        at = first_holding(same[rows], starts, ends)
-        origins[j] = np.where(at >= 0, rows[np.maximum(at, 0)], values[j])
-    return origins
+    at = first_holding(same[rows], starts, ends)
+    return values, np.where(at >= 0, rows[np.maximum(at, 0)], values)
+
+
+def _kept(table: pl.DataFrame, fields: list[Field], values: np.ndarray) -> dict[str, pl.Series]:
+    """The kept value of each column of `fields` (indices into `values`), per merged profile."""
+    wanted = [
+        (j, c)
+        for j, f in fields
+        for c in f.columns
+        if table.get_column(c).null_count() < table.height
+    ]
+    if not wanted:
+        return {}
+    # A null index gives null: gather each kept row, then drop whitespace-only parts.
+    index = pl.DataFrame(
+        {str(j): values[j] for j, _ in wanted}, schema={str(j): pl.Int64 for j, _ in wanted}
+    ).select(pl.when(pl.all() >= 0).then(pl.all()).name.keep())
+    picked = table.select(  # one select: Polars gathers the columns in parallel
+        _present(pl.col(c).gather(pl.lit(index.get_column(str(j))))).alias(c) for j, c in wanted
+    )
+    return {c: picked.get_column(c) for c in picked.columns}
 
 
 def _merged(
-    members: pl.DataFrame,
-    fields: list[Field],
-    values: np.ndarray,
+    base: pl.DataFrame,
+    kept: dict[str, pl.Series],
     code: np.ndarray,
     survivors: np.ndarray,
     ts: pl.Series,
     source: pl.Series,
+    passthrough: list[str],
+    names: list[str],
 ) -> tuple[pl.DataFrame, pl.Series]:
     """The flat merged profiles and each one's other members (sorted ProfileIds)."""
-    # Gather each field's kept row first (a null index gives null), then drop whitespace-only
-    # parts, on the merged rows only.
-    index = pl.DataFrame(
-        {str(j): values[j] for j in range(len(fields))},
-        schema={str(j): pl.Int64 for j in range(len(fields))},
-    ).select(pl.when(pl.all() >= 0).then(pl.all()).name.keep())
-    empty = {c for c in members.columns if members.get_column(c).null_count() == members.height}
-    wanted = [(j, c) for j, f in enumerate(fields) for c in f.columns if c not in empty]
-    picked = members.select(  # one select: Polars gathers the columns in parallel
-        _present(pl.col(c).gather(pl.lit(index.get_column(str(j))))).alias(c) for j, c in wanted
-    )
-    columns = {c: picked.get_column(c) for c in picked.columns}
-    ids = members.get_column(_PID).cast(pl.String)
+    ids = base.get_column(_PID).cast(pl.String)
     lists = (
         pl.DataFrame({"c": code, _PID: ids})
         .sort("c", maintain_order=True)  # rows are in ProfileId order: members come sorted
@@ -436,15 +562,14 @@ def _merged(
     )
     latest = pl.DataFrame({"c": code, "t": ts}).group_by("c").agg(pl.col("t").max()).sort("c")
     surv = pl.Series(survivors)
-    attributes = sorted(schema.attribute_columns(members.columns))
-    passthrough = [c for c in members.columns if c != _PID and schema.is_passthrough(c)]
+    attributes = sorted(schema.attribute_columns(names))
     out = {_PID: ids.gather(surv)}
     for c in (*schema.PROFILE_COLUMNS[1:], *attributes):
-        out[c] = columns.get(c, pl.repeat(None, survivors.size, dtype=pl.String, eager=True))
+        out[c] = kept.get(c, pl.repeat(None, survivors.size, dtype=pl.String, eager=True))
     out[schema.SOURCE] = source.gather(surv)
     out[schema.UPDATED] = latest.get_column("t")
     for c in passthrough:
-        out[c] = members.get_column(c).gather(surv)
+        out[c] = base.get_column(c).gather(surv)
     out[MERGED_IDS] = lists
     mains = out[_PID]
     others = (

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import polars as pl
 
@@ -89,32 +89,41 @@ def write_lines(lines: pl.Series | Iterable[pl.Series], path: Path) -> None:
     chunks = [lines] if isinstance(lines, pl.Series) else lines
     with path.open("wb") as out:
         for chunk in chunks:
-            if chunk.len():
-                chunk.alias("line").to_frame().write_csv(
-                    out, include_header=False, quote_style="never"
-                )
+            _write_chunk(chunk, out)
 
 
-def _requests(chunks: Iterable[pl.Series]) -> Iterator[pl.Series]:
-    """``{"Requests": [...]}`` with one request a line: valid JSON, and greppable."""
-    yield pl.Series(['{"Requests": ['])
-    previous = None
-    for chunk in chunks:
+def _write_chunk(lines: pl.Series, out: BinaryIO) -> None:
+    if lines.len():
+        lines.alias("line").to_frame().write_csv(out, include_header=False, quote_style="never")
+
+
+class _Requests:
+    """Writes ``{"Requests": [...]}`` with one request a line (valid JSON, and greppable), fed
+    chunk by chunk; a chunk is held back until the next shows whether it ends the list."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.previous: pl.Series | None = None
+        out.write(b'{"Requests": [\n')
+
+    def add(self, chunk: pl.Series) -> None:
         if not chunk.len():
-            continue
-        if previous is not None:
-            yield (
-                previous.to_frame("l")
-                .select(pl.concat_str(pl.lit("    "), "l", pl.lit(",")))
-                .to_series()
-            )
-        previous = chunk
-    if previous is not None:
-        comma = (
-            pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(pl.lit(",")).otherwise(pl.lit(""))
-        )
-        yield previous.to_frame("l").select(pl.concat_str(pl.lit("    "), "l", comma)).to_series()
-    yield pl.Series(["]}"])
+            return
+        if self.previous is not None:
+            self._write(self.previous, last=False)
+        self.previous = chunk
+
+    def close(self) -> None:
+        if self.previous is not None:
+            self._write(self.previous, last=True)
+        self.out.write(b"]}\n")
+
+    def _write(self, chunk: pl.Series, *, last: bool) -> None:
+        comma = pl.lit(",")
+        if last:
+            comma = pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(comma).otherwise(pl.lit(""))
+        lines = chunk.to_frame("l").select(pl.concat_str(pl.lit("    "), "l", comma)).to_series()
+        _write_chunk(lines, self.out)
 
 
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
@@ -126,14 +135,18 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
     result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
     merge = result.merge
-    plan: Iterable[pl.Series] = []
-    if merge is not None:
-        merge.merged.write_parquet(
-            folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
-        )
-        write_lines(merge.json_lines(), folder / "merged-profiles.jsonl")
-        plan = merge.plan_lines()
-    write_lines(_requests(plan), folder / "merge-plan.json")
+    with (folder / "merge-plan.json").open("wb") as plan_file:
+        requests = _Requests(plan_file)
+        if merge is not None:
+            merge.merged.write_parquet(
+                folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
+            )
+            # One pass writes both files: a chunk's FieldSourceProfileIds serve both.
+            with (folder / "merged-profiles.jsonl").open("wb") as profiles_file:
+                for profiles, plan in merge.texts():
+                    _write_chunk(profiles, profiles_file)
+                    requests.add(plan)
+        requests.close()
     _dump(folder / "summary.json", result.summary)
     _dump(folder / "timings.json", result.timings)
 

@@ -130,7 +130,7 @@ def run_rule_based(
     Rows are worked on in ProfileId order (as :func:`idres.profiles.read_profiles` returns them;
     any other order is sorted first), so results do not depend on the input's row order. A
     LazyFrame (:func:`idres.profiles.scan_profiles`) is read twice: the rule columns of every
-    profile, then every column of the profiles that merge. ``merge.untouched`` counts the others;
+    profile, then, a batch of columns at a time, the profiles that merge. ``merge.untouched`` counts the others;
     ``merge.others`` is left empty (nothing reads it for a rule-based preview).
     """
     from idres.merge_wide import merge_wide
@@ -139,9 +139,11 @@ def run_rule_based(
     lazy = profiles.lazy()
     names = lazy.collect_schema().names()
     ids = lazy.select(schema.PROFILE_ID).collect().get_column(schema.PROFILE_ID)
+    by_id, file_rows = lazy, None
     if not ids.is_sorted():  # row index = rank of ProfileId
-        lazy = lazy.sort(schema.PROFILE_ID)
-        ids = ids.sort()
+        by_id = lazy.sort(schema.PROFILE_ID)
+        file_rows = ids.arg_sort().to_numpy()  # row index -> row of the input
+        ids = ids.gather(file_rows)
     timings: dict[str, float] = {}
     step = on_step or (lambda _name: None)
     plans = plan_levels(rules)
@@ -152,7 +154,7 @@ def run_rule_based(
 
     step("building rule keys")
     # Only the rule columns are read here; the other columns only for profiles that merge.
-    rule_frame = lazy.select([c for c in needed if c in names])
+    rule_frame = by_id.select([c for c in needed if c in names])
     rl = _timed(
         timings,
         "rule keys",
@@ -232,27 +234,17 @@ def run_rule_based(
     if rules.max_merging_level is not None and to_merge.height:
         step("merging")
         merging = assigned.filter(pl.col("__merge").is_not_null())
-        member_rows = merging.get_column(ROW)
-        members = _timed(
-            timings,
-            "read",
-            lambda: (
-                lazy.with_row_index(ROW)
-                .filter(pl.col(ROW).is_in(member_rows.implode()))
-                .drop(ROW)
-                .collect()
-                .rechunk()  # one chunk per column: gathering from it is several times faster
-            ),
-        )
+        rows = merging.get_column(ROW).to_numpy().astype(np.int64)
         outcome = _timed(
             timings,
             "merge",
             lambda: merge_wide(
-                members,
+                lazy,
                 merging.get_column("__merge").to_numpy(),
+                rows=rows if file_rows is None else file_rows[rows],
                 resolution=rules.ConflictResolution,
                 domain_name=domain_name,
-                untouched=n - members.height,
+                untouched=n - merging.height,
             ),
         )
 

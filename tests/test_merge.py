@@ -19,6 +19,7 @@ from idres.errors import InputError, ProfileError
 from idres.merge import (
     FIELD_COLUMNS,
     from_fields,
+    json_string,
     merge_profiles,
     resolve,
     resolve_fields,
@@ -599,3 +600,12 @@ def test_outcome_parts_agree() -> None:
         ("p2", "LastName", "C"),
     ]
     assert_frame_equal(from_fields(long, template=out.consolidated), out.consolidated)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text()), max_size=20))
+def test_json_string_is_a_json_literal(values: list[str | None]) -> None:
+    """json_string writes what json.dumps would (UTF-8 kept), and keeps nulls null."""
+    out = pl.select(json_string(pl.lit(pl.Series(values, dtype=pl.String)))).to_series()
+    expected = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+    assert out.to_list() == expected

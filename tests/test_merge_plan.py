@@ -290,21 +290,9 @@ def test_merged_nested_shape() -> None:
             "Attributes": {"Tier": "b"},
         },
         "FieldProvenance": {
-            "FirstName": {
-                "ProfileId": "b",
-                "UpdatedAt": "2024-01-03T00:00:00+00:00",
-                "Source": None,
-            },
-            "ShippingAddress": {
-                "ProfileId": "a",
-                "UpdatedAt": "2024-01-02T00:00:00+00:00",
-                "Source": "crm",
-            },
-            "Attributes.Tier": {
-                "ProfileId": "b",
-                "UpdatedAt": "2024-01-03T00:00:00+00:00",
-                "Source": None,
-            },
+            "FirstName": {"UpdatedAt": "2024-01-03T00:00:00+00:00", "Source": None},
+            "ShippingAddress": {"UpdatedAt": "2024-01-02T00:00:00+00:00", "Source": "crm"},
+            "Attributes.Tier": {"UpdatedAt": "2024-01-03T00:00:00+00:00", "Source": None},
         },
     }
     lines = merged_json_lines(out)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from idres import merge_wide as merge_wide_module
 from idres.merge_plan import merge_plan_lines, merge_profiles, merged_json_lines
 from idres.merge_wide import first_holding, merge_wide
 from idres.profiles import canonicalize
@@ -82,7 +83,37 @@ def test_wide_merge_equals_the_long_merge(model: str, table: tuple) -> None:
     assert wide.plan == [__import__("json").loads(s) for s in plan.to_list()]
 
 
+@pytest.mark.parametrize("model", ["RECENCY", "SOURCE"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=tables(), data=st.data())
+def test_a_scan_read_in_column_batches_merges_the_same(model: str, table: tuple, data) -> None:
+    """Members read from a scan of a larger table, in any row order, three columns at a time."""
+    frame, labels = table
+    frame = canonicalize(frame)
+    resolution = SimpleNamespace(ConflictResolvingModel=model, SourceName="crm")
+    wide = merge_wide(frame, labels, resolution=resolution, domain_name="demo")
+    others = frame.with_columns(pl.col("ProfileId") + "x")
+    everything = pl.concat([frame, others])
+    order = np.array(data.draw(st.permutations(list(range(everything.height)))))
+    shuffled = everything[order]
+    rows = np.argsort(order)[: frame.height]  # where each member landed, in ProfileId order
+    narrow, merge_wide_module._BATCH_COLUMNS = merge_wide_module._BATCH_COLUMNS, 3
+    try:
+        scanned = merge_wide(
+            shuffled.lazy(), labels, rows=rows, resolution=resolution, domain_name="demo"
+        )
+    finally:
+        merge_wide_module._BATCH_COLUMNS = narrow
+    assert scanned.merged.equals(wide.merged)
+    assert scanned.big_rows.equals(wide.big_rows)
+    assert _texts(scanned) == _texts(wide)
+
+
 def test_first_holding_per_run() -> None:
     holds = np.array([False, False, True, True, False, True])
     assert first_holding(holds, np.array([0, 3, 4]), np.array([3, 4, 6])).tolist() == [2, 3, 5]
     assert first_holding(np.zeros(3, bool), np.array([0]), np.array([3])).tolist() == [-1]
+
+
+def _texts(merge) -> list[tuple[list[str], list[str]]]:
+    return [(p.to_list(), r.to_list()) for p, r in merge.texts()]
