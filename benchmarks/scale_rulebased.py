@@ -7,8 +7,10 @@ normalization, no sub-type combinations, no merging, nothing written (the whole 
 any preview that writes merged profiles must). idres / floor is the
 overhead ratio (target ≤ 2.5), measured in the same run so machine noise cancels. idres scans the
 file as ``idres preview`` does (:func:`idres.profiles.scan_profiles`): "read" is the ProfileId and
-timestamp check plus reading every column of the profiles that merge; the rule columns are read
-inside "rule keys", which also normalizes (distinct values only) and codes them.
+timestamp check; the rule columns are read inside "rule keys", which also normalizes (distinct
+values only) and codes them, and the other columns of the profiles that merge inside "merge", a
+batch of columns at a time. "write" is the whole results folder; its "write: <file>" parts are
+shown too.
 
     .venv/bin/python -m benchmarks.scale_rulebased --sizes 100000 1000000 --repeat 3
     .venv/bin/python -m benchmarks.scale_rulebased --sizes 10000000 --repeat 1 --matching-only

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
@@ -126,29 +128,47 @@ class _Requests:
         _write_chunk(lines, self.out)
 
 
-def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
-    """Write the rule-based job's files into `folder` (which must exist)."""
+@contextmanager
+def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[f"write: {name}"] = time.perf_counter() - start
 
-    result.links.write_parquet(folder / "links.parquet", compression=PARQUET_COMPRESSION)
-    result.keys.write_parquet(folder / "keys.parquet", compression=PARQUET_COMPRESSION)
-    result.groups.write_parquet(folder / "groups.parquet", compression=PARQUET_COMPRESSION)
-    _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
-    result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
+
+def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
+    """Write the rule-based job's files into `folder` (which must exist); the time each took goes
+    into ``timings.json`` (``write: <file>``)."""
+    timings = result.timings
+    for name, frame in (
+        ("links.parquet", result.links),
+        ("keys.parquet", result.keys),
+        ("groups.parquet", result.groups),
+    ):
+        with _timed(timings, name):
+            frame.write_parquet(folder / name, compression=PARQUET_COMPRESSION)
+    with _timed(timings, "matches.jsonl"):
+        _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
+    with _timed(timings, "dead-letters.jsonl"):
+        result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
     merge = result.merge
     with (folder / "merge-plan.json").open("wb") as plan_file:
         requests = _Requests(plan_file)
         if merge is not None:
-            merge.merged.write_parquet(
-                folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
-            )
+            with _timed(timings, "merged-profiles.parquet"):
+                merge.merged.write_parquet(
+                    folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
+                )
             # One pass writes both files: a chunk's FieldSourceProfileIds serve both.
-            with (folder / "merged-profiles.jsonl").open("wb") as profiles_file:
+            with (
+                _timed(timings, "merged-profiles.jsonl + merge-plan.json"),
+                (folder / "merged-profiles.jsonl").open("wb") as profiles_file,
+            ):
                 for profiles, plan in merge.texts():
                     _write_chunk(profiles, profiles_file)
                     requests.add(plan)
         requests.close()
     _dump(folder / "summary.json", result.summary)
-    _dump(folder / "timings.json", result.timings)
+    _dump(folder / "timings.json", timings)
 
 
 def write_results(result: PreviewResult, out_dir: str | Path, *, force: bool = False) -> Path:
