@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -97,6 +98,27 @@ def write_lines(lines: pl.Series | Iterable[pl.Series], path: Path) -> None:
 def _write_chunk(lines: pl.Series, out: BinaryIO) -> None:
     if lines.len():
         lines.alias("line").to_frame().write_csv(out, include_header=False, quote_style="never")
+        _release(out)
+
+
+def _release(out: BinaryIO) -> None:
+    """Put what `out` holds on disk and drop it from the page cache (where the OS allows).
+
+    The results are written once and not read back: without this, gigabytes of text fill the
+    page cache with fresh pages, which on a virtual machine cost a host fault each and made writing
+    3x slower (4 GB: 11.2 s, against 4.0 s with this after every 200 MB). It also makes a results
+    folder durable before it is renamed into place.
+    """
+    out.flush()
+    if hasattr(os, "posix_fadvise") and hasattr(os, "fdatasync"):
+        os.fdatasync(out.fileno())
+        os.posix_fadvise(out.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def _released(path: Path) -> None:
+    """:func:`_release` for a file written by someone else (Polars)."""
+    with path.open("rb+") as out:
+        _release(out)
 
 
 class _Requests:
@@ -146,10 +168,13 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     ):
         with _timed(timings, name):
             frame.write_parquet(folder / name, compression=PARQUET_COMPRESSION)
+            _released(folder / name)
     with _timed(timings, "matches.jsonl"):
         _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
+        _released(folder / "matches.jsonl")
     with _timed(timings, "dead-letters.jsonl"):
         result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
+        _released(folder / "dead-letters.jsonl")
     merge = result.merge
     with (folder / "merge-plan.json").open("wb") as plan_file:
         requests = _Requests(plan_file)
@@ -158,6 +183,7 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
                 merge.merged.write_parquet(
                     folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
                 )
+                _released(folder / "merged-profiles.parquet")
             # One pass writes both files: a chunk's FieldSourceProfileIds serve both.
             with (
                 _timed(timings, "merged-profiles.jsonl + merge-plan.json"),
