@@ -176,11 +176,11 @@ def json_string(expr: pl.Expr) -> pl.Expr:
     """
     # One Aho-Corasick pass (a third faster than encoding a struct and slicing its text); the
     # escapes are Polars' JSON writer's, byte for byte: short forms, else \u00XX; no others.
-    return pl.concat_str(pl.lit('"'), expr.str.replace_many(*_JSON_ESCAPES), pl.lit('"'))
+    return pl.concat_str(pl.lit('"'), expr.str.replace_many(*JSON_ESCAPES), pl.lit('"'))
 
 
 _SHORT_ESCAPES: Final = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
-_JSON_ESCAPES: Final = (
+JSON_ESCAPES: Final = (
     ["\\", '"', *(chr(i) for i in range(32))],
     ["\\\\", '\\"', *(_SHORT_ESCAPES.get(i, f"\\u{i:04x}") for i in range(32))],
 )

@@ -29,6 +29,15 @@ import polars as pl
 
 from idres import schema
 from idres.errors import ConfigError, Problem
+from idres.json_pieces import (
+    Entry,
+    JsonPieces,
+    after_first,
+    joined,
+    json_entry,
+    json_key,
+    text_entry,
+)
 from idres.merge import MERGED_IDS, json_string, preferred_source, timestamp_expr
 
 if TYPE_CHECKING:
@@ -88,24 +97,6 @@ def first_holding(holds: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
     return np.where(found < ends, found, -1)
 
 
-def joined(exprs: list[pl.Expr], separator: str = ",") -> pl.Expr:
-    """The non-null `exprs` joined by `separator`; null (not "") when all are null."""
-    # Every input is non-empty when present, so "" means all were null (and `exprs` are
-    # evaluated once: a null test on each would evaluate them twice).
-    return pl.concat_str(exprs, separator=separator, ignore_nulls=True).replace("", None)
-
-
-def _when_any(columns: list[str], expr: pl.Expr) -> pl.Expr:
-    """`expr` where one of `columns` is not null, else null: a cheap guard that lets `expr` join
-    its parts without testing its (long) text for emptiness."""
-    return pl.when(pl.any_horizontal(pl.col(c).is_not_null() for c in columns)).then(expr)
-
-
-def _concat(exprs: list[pl.Expr]) -> pl.Expr:
-    """The non-null `exprs` joined by commas ("" when all are null)."""
-    return pl.concat_str(exprs, separator=",", ignore_nulls=True)
-
-
 def _in_order(chunks: Iterator[pl.DataFrame], make: Callable[[pl.DataFrame], T]) -> Iterator[T]:
     """`make` of each chunk, two chunks at a time in threads (Polars releases the GIL and one
     chunk's text rarely keeps both cores busy), yielded in order."""
@@ -117,19 +108,6 @@ def _in_order(chunks: Iterator[pl.DataFrame], make: Callable[[pl.DataFrame], T])
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
-
-
-def json_key(key: str) -> str:
-    """`key` as a JSON string literal, as Polars writes it."""
-    return pl.select(json_string(pl.lit(key, pl.String))).item()
-
-
-def _address_json(columns: tuple[str, ...]) -> pl.Expr:
-    """An address type's present parts as one JSON object (null when none)."""
-    parts = [
-        pl.concat_str(pl.lit(f'"{c.split(".", 1)[1]}":'), json_string(pl.col(c))) for c in columns
-    ]
-    return _when_any(list(columns), pl.concat_str(pl.lit("{"), _concat(parts), pl.lit("}")))
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,32 +157,6 @@ class WideMerge:
             for name in columns
         )
 
-    def _object(self, column: str, *, fold: bool) -> pl.Expr:
-        """A JSON object of ``"key":<the origin member's `column`>`` per present field (null when
-        there is none), over a frame of :meth:`_indices`. With `fold`, the MergeProfiles keys:
-        PartyTypeString and GenderString fold into PartyType and Gender, Attributes by key."""
-        names = [f.name for f in self.fields]
-        scalars: list[tuple[str, pl.Expr]] = []
-        attributes: list[tuple[str, pl.Expr]] = []
-        for j, f in enumerate(self.fields):
-            if fold and f.name in _FOLD.values() and f.name.removesuffix("String") in names:
-                continue
-            index = f"k{j}" if fold and f.name in _FOLD and _FOLD[f.name] in names else f"o{j}"
-            key = f.name.removeprefix(_ATTR) if fold else f.name
-            source = f"{column}.{index}"
-            entry = pl.concat_str(pl.lit(json_key(key) + ":"), pl.col(source))
-            (attributes if fold and f.is_attribute else scalars).append((source, entry))
-        parts = [e for _, e in scalars]
-        if attributes:
-            inner = pl.concat_str(
-                pl.lit('"Attributes":{'), _concat([e for _, e in attributes]), pl.lit("}")
-            )
-            parts.append(_when_any([c for c, _ in attributes], inner))
-        if not parts:
-            return pl.lit(None, pl.String)
-        body = pl.concat_str(pl.lit("{"), _concat(parts), pl.lit("}"))
-        return _when_any([c for c, _ in scalars + attributes], body)
-
     def _chunks(self) -> Iterator[pl.DataFrame]:
         """The merged profiles in chunks, each with its :meth:`_indices` columns."""
         for lo in range(0, self.merged.height, _CHUNK):
@@ -214,51 +166,95 @@ class WideMerge:
                 self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged")
             )
 
+    def _sources(self, pieces: JsonPieces, *, always: bool) -> Entry:
+        """``FieldSourceProfileIds`` (MergeProfiles keys: PartyTypeString and GenderString fold
+        into PartyType and Gender, Attributes by key), over a frame of :meth:`_indices`."""
+        names = [f.name for f in self.fields]
+        scalars, attributes = [], []
+        for j, f in enumerate(self.fields):
+            if f.name in _FOLD.values() and f.name.removesuffix("String") in names:
+                continue
+            folded = f.name in _FOLD and _FOLD[f.name] in names
+            if not (
+                self._kept_anywhere(j)
+                or (folded and self._kept_anywhere(names.index(_FOLD[f.name])))
+            ):
+                continue
+            index = f"k{j}" if folded else f"o{j}"
+            entry = json_entry(f.name.removeprefix(_ATTR), f"pid.{index}")
+            (attributes if f.is_attribute else scalars).append(entry)
+        if attributes:
+            inner = pieces.obj(attributes)
+            scalars.append(Entry("Attributes", inner.value, inner.present))
+        return pieces.obj(scalars, always=always)
+
+    def _provenance(self, pieces: JsonPieces) -> Entry:
+        """``FieldProvenance``: per field (unfolded names) its kept value's UpdatedAt and Source."""
+        entries = [
+            json_entry(f.name, f"prov.o{j}")
+            for j, f in enumerate(self.fields)
+            if self._kept_anywhere(j)
+        ]
+        return pieces.obj(entries)
+
+    def _kept_anywhere(self, j: int) -> bool:
+        """Whether any merged profile kept a value of field `j` (else its entries are left out
+        of the JSON pieces: they would be null in every row)."""
+        return bool(self.origins[j].size) and int(self.origins[j].max()) >= 0
+
     def field_sources(self) -> pl.Series:
         """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
-        sources = self._object("pid", fold=True).fill_null(pl.lit("{}"))
-        chunks = [c.select(sources.alias("FieldSourceProfileIds")) for c in self._chunks()]
+        pieces = JsonPieces()
+        sources = joined(self._sources(pieces, always=True).value).alias("FieldSourceProfileIds")
+        chunks = [c.with_columns(pieces.prepare).select(sources) for c in self._chunks()]
         return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
 
-    def _profile_line(self) -> pl.Expr:
-        """Each merged profile as one JSON object, over a chunk with its ``__sources`` and
-        ``__provenance`` objects."""
+    def _profile_line(self, pieces: JsonPieces) -> pl.Expr:
+        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
         record = [c for c in self.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
         record += [c for c in self.merged.columns if c != _PID and schema.is_passthrough(c)]
-        body = [pl.concat_str(pl.lit('{"' + _PID + '":'), json_string(pl.col(_PID)))]
-        attributes = []
-        for f in self.fields:
-            value = _address_json(f.columns) if f.is_address else json_string(pl.col(f.name))
-            piece = pl.concat_str(pl.lit(json_key(f.name.removeprefix(_ATTR)) + ":"), value)
-            (attributes if f.is_attribute else body).append(piece)
+        n = self.merged.height
+        standard, attributes = [], []
+        for j, f in enumerate(self.fields):
+            if not self._kept_anywhere(j):
+                continue
+            if f.is_address:
+                empty = {c for c in f.columns if self.merged.get_column(c).null_count() == n}
+                parts = [text_entry(c.split(".", 1)[1], c) for c in f.columns if c not in empty]
+                inner = pieces.obj(parts)
+                standard.append(Entry(f.name, inner.value, inner.present))
+            else:
+                entry = text_entry(f.name.removeprefix(_ATTR), f.name)
+                (attributes if f.is_attribute else standard).append(entry)
         if attributes:
-            inner = pl.concat_str(pl.lit('"Attributes":{'), _concat(attributes), pl.lit("}"))
-            body.append(_when_any([f.name for f in self.fields if f.is_attribute], inner))
+            inner = pieces.obj(attributes)
+            standard.append(Entry("Attributes", inner.value, inner.present))
+        line = [pl.lit('{"' + _PID + '":'), json_string(pl.col(_PID)), *after_first(standard)]
         if record:
-            body.append(pl.struct(record).struct.json_encode().str.slice(1).str.head(-1))
-        # ProfileId always comes first, so the commas need no test for emptiness; the closing
-        # brace rides on the last piece present.
-        body += [
-            pl.concat_str(
-                pl.lit('"FieldSourceProfileIds":'),
-                pl.col("__sources").fill_null(pl.lit("{}")),
-                pl.when(pl.col("__provenance").is_null()).then(pl.lit("}")),
-                ignore_nulls=True,
-            ),
-            pl.concat_str(pl.lit('"FieldProvenance":'), pl.col("__provenance"), pl.lit("}")),
-        ]
-        return _concat(body)
+            encoded = pl.struct(record).struct.json_encode().str.slice(1).str.head(-1)
+            line.append(pl.concat_str(pl.lit(","), encoded))
+        sources = self._sources(pieces, always=True)
+        provenance = self._provenance(pieces)
+        line += after_first(
+            [
+                Entry("FieldSourceProfileIds", sources.value, sources.present),
+                Entry("FieldProvenance", provenance.value, provenance.present),
+            ]
+        )
+        return joined([*line, pl.lit("}")])
 
-    def _request_line(self) -> pl.Expr:
+    def _request_line(self, pieces: JsonPieces) -> pl.Expr:
         """Each MergeProfiles request of a small group (≤ 21 members), over the same chunk."""
-        return pl.concat_str(
-            pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
-            json_string(pl.col(_PID)),
-            pl.lit(","),
-            pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
-            pl.concat_str(pl.lit(',"FieldSourceProfileIds":'), pl.col("__sources")),
-            pl.lit("}"),
-            ignore_nulls=True,
+        sources = self._sources(pieces, always=False)
+        return joined(
+            [
+                pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
+                json_string(pl.col(_PID)),
+                pl.lit(","),
+                pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
+                *after_first([Entry("FieldSourceProfileIds", sources.value, sources.present)]),
+                pl.lit("}"),
+            ]
         )
 
     def texts(self) -> Iterator[tuple[pl.Series, pl.Series]]:
@@ -270,14 +266,11 @@ class WideMerge:
             message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
             raise ConfigError(Problem(None, "DomainName", message))
         big_lines = self._big_requests()
-        objects = [
-            self._object("pid", fold=True).alias("__sources"),
-            self._object("prov", fold=False).alias("__provenance"),
-        ]
-        profile, request = self._profile_line(), self._request_line()
+        pieces = JsonPieces()
+        profile, request = self._profile_line(pieces), self._request_line(pieces)
 
         def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-            part = part.with_columns(objects)
+            part = part.with_columns(pieces.prepare)
             profiles = part.select(profile.alias("Profile")).to_series()
             small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
             out = small.select(_PID, request.alias("Request"))
