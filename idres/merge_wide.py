@@ -422,20 +422,21 @@ def merge_wide(
     winner_order = order_by("p", "e", "o", descending=[True, True, True])
     recency = order_by("e", "o", descending=[True, True]) if source_name is not None else None
     sizes = np.bincount(code, minlength=survivors.size)
-    big_mask = pl.Series(np.isin(code, np.flatnonzero(sizes > MAX_PER_REQUEST + 1)))
+    big_mask = np.isin(code, np.flatnonzero(sizes > MAX_PER_REQUEST + 1))
+    big_index = pl.Series(np.flatnonzero(big_mask))  # few rows: gathered, not filtered
     values = np.full((len(fields), survivors.size), -1, dtype=np.int64)
     origins = values.copy()
     kept: dict[str, pl.Series] = {}
-    big_parts = [base.filter(big_mask)]  # whole rows of the groups planned by merge.py
+    big_parts = [base[big_index]]  # whole rows of the groups planned by merge.py
     for batch in _batches(fields):
         table = read([c for j in batch for c in fields[j].columns])
         for j in batch:
             values[j], origins[j] = _field_winner(table, fields[j], code, winner_order, recency)
         kept.update(_kept(table, [(j, fields[j]) for j in batch], values))
-        big_parts.append(table.filter(big_mask))
+        big_parts.append(table[big_index])
     rest = [c for c in names if not any(c in p.columns for p in big_parts)]
     if rest:
-        big_parts.append(read(rest, big_mask.to_numpy()))
+        big_parts.append(read(rest, big_mask))
     big_rows = pl.concat(big_parts, how="horizontal").select(names)
     merged, others = _merged(base, kept, code, survivors, ts, source, passthrough, names)
     big = pl.DataFrame({_PID: big_rows.get_column(_PID), "MergeGroupId": code[big_mask]})
@@ -489,13 +490,17 @@ def _field_winner(
     """Per group, the member row whose value of `f` is kept (-1: none holds one) and the row its
     provenance comes from: the same row, or under SOURCE (`recency` given) the latest row holding
     that same value (equal values are no conflict)."""
-    parts = table.select(_present(pl.col(c)).alias(c) for c in f.columns)
-    present = parts.select(pl.any_horizontal(pl.all().is_not_null())).to_series().to_numpy()
+    # Present: not null and not only whitespace (as _present; twice as fast as str.contains).
+    holds = pl.any_horizontal(
+        (pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in f.columns
+    )
+    present = table.select(holds).to_series().to_numpy()
     rows, starts, ends = order
     at = first_holding(present[rows], starts, ends)
     values = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
     if recency is None:
         return values, values
+    parts = table.select(_present(pl.col(c)).alias(c) for c in f.columns)
     kept = values[code]  # per member row, its group's kept row
     has = kept >= 0
     mine = parts.filter(pl.Series(has))
