@@ -31,7 +31,7 @@ from idres.rules import (
 
 if TYPE_CHECKING:
     from idres.config import RuleBasedMatching
-    from idres.merge_wide import WideMerge
+    from idres.merged_text import WideMerge
 
 log = logging.getLogger(__name__)
 

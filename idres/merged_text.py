@@ -1,0 +1,285 @@
+"""The result of the wide first merge, and its text: merged-profile JSON lines and MergeProfiles
+requests, chunk by chunk.
+
+:class:`WideMerge` keeps the merged profiles flat, with, per field and merged profile, the member row
+whose value was kept and the row its provenance comes from; JSON lines and plan requests are built
+from those in chunks of 100,000 profiles (:mod:`idres.json_pieces`: one ``concat_str`` per line), so
+writing them never holds all the text at once. Everything is byte for byte what the long path
+(:mod:`idres.merge_plan`) writes; tests check it on random tables.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import numpy as np
+import polars as pl
+
+from idres import schema
+from idres.errors import ConfigError, Problem
+from idres.json_pieces import (
+    Entry,
+    JsonPieces,
+    after_first,
+    joined,
+    json_entry,
+    json_key,
+    text_entry,
+)
+from idres.merge import MERGED_IDS, json_string
+
+if TYPE_CHECKING:
+    from idres.merge import ConflictResolutionLike
+
+_PID: Final = schema.PROFILE_ID
+_ATTR: Final = schema.ATTRIBUTES + "."
+_FOLD: Final = {"PartyType": "PartyTypeString", "Gender": "GenderString"}
+_CHUNK: Final = 100_000
+MAX_PER_REQUEST: Final = 20
+T = TypeVar("T")
+_DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One merged field: a scalar column, an address type (its part columns) or an attribute."""
+
+    name: str
+    columns: tuple[str, ...]
+
+    @property
+    def is_address(self) -> bool:
+        return self.name in schema.ADDRESS_TYPES
+
+    @property
+    def is_attribute(self) -> bool:
+        return self.name.startswith(_ATTR)
+
+
+def fields_of(columns: list[str]) -> list[Field]:
+    """The fields of a table with `columns`, in :func:`idres.merge.field_order`."""
+    have = set(columns)
+    out = [Field(c, (c,)) for c in schema.STRING_FIELDS if c in have]
+    for kind in schema.ADDRESS_TYPES:
+        parts = tuple(f"{kind}.{p}" for p in schema.ADDRESS_PARTS if f"{kind}.{p}" in have)
+        if parts:
+            out.append(Field(kind, parts))
+    return out + [Field(c, (c,)) for c in sorted(schema.attribute_columns(columns))]
+
+
+def _in_order(chunks: Iterator[pl.DataFrame], make: Callable[[pl.DataFrame], T]) -> Iterator[T]:
+    """`make` of each chunk, two chunks at a time in threads (Polars releases the GIL and one
+    chunk's text rarely keeps both cores busy), yielded in order."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: list[Future[T]] = []
+        for chunk in chunks:
+            pending.append(pool.submit(make, chunk))
+            if len(pending) == 2:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+@dataclass(frozen=True, eq=False)
+class WideMerge:
+    """What a first merge produced.
+
+    merged: the merged profiles, flat (as :attr:`idres.merge.MergeOutcome.merged`: standard
+    columns, ``Attributes.*`` sorted, SourceObjectType, LastUpdatedAt, pass-through columns and
+    ``MergedProfileIds``), sorted by ProfileId; untouched: profiles merged with nothing;
+    fields / values / origins: per field and merged profile (arrays of shape fields × profiles),
+    the member row whose value was kept and the row of `members` its provenance comes from (-1:
+    no member has the field); members: per member (in merged-profile order) its ProfileId and
+    provenance object as JSON text.
+    """
+
+    merged: pl.DataFrame
+    untouched: int
+    domain_name: str
+    fields: tuple[Field, ...]
+    values: np.ndarray
+    origins: np.ndarray
+    members: pl.DataFrame
+    others: pl.Series  # per merged profile, its other members' ProfileIds, sorted
+    big: pl.DataFrame  # ProfileId, MergeGroupId rows of groups over 21 members (plan via merge.py)
+    big_rows: pl.DataFrame  # their member rows
+    resolution: ConflictResolutionLike | None = None
+
+    def _indices(self, lo: int, hi: int) -> pl.DataFrame:
+        """Per field j the ``pid`` and ``prov`` text of the origin member of merged profiles
+        lo..hi (``pid.o{j}``, ``prov.o{j}``; null when no member has the field) and, for
+        PartyType and Gender, of the member FieldSourceProfileIds names (``pid.k{j}``: the
+        PartyTypeString / GenderString origin when there is one)."""
+        names = [f.name for f in self.fields]
+        columns = {}
+        for j, f in enumerate(self.fields):
+            rows = self.origins[j, lo:hi]
+            columns[f"o{j}"] = rows
+            if f.name in _FOLD and _FOLD[f.name] in names:
+                other = self.origins[names.index(_FOLD[f.name]), lo:hi]
+                columns[f"k{j}"] = np.where(other >= 0, other, rows)
+        index = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Int64))
+        return index.select(
+            pl.lit(self.members.get_column(column))
+            .gather(pl.when(pl.col(name) >= 0).then(pl.col(name)))
+            .alias(f"{column}.{name}")
+            for column in ("pid", "prov")
+            for name in columns
+        )
+
+    def _chunks(self) -> Iterator[pl.DataFrame]:
+        """The merged profiles in chunks, each with its :meth:`_indices` columns."""
+        for lo in range(0, self.merged.height, _CHUNK):
+            hi = min(lo + _CHUNK, self.merged.height)
+            part = self.merged.slice(lo, hi - lo)
+            yield part.hstack(self._indices(lo, hi)).with_columns(
+                self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged")
+            )
+
+    def _sources(self, pieces: JsonPieces, *, always: bool) -> Entry:
+        """``FieldSourceProfileIds`` (MergeProfiles keys: PartyTypeString and GenderString fold
+        into PartyType and Gender, Attributes by key), over a frame of :meth:`_indices`."""
+        names = [f.name for f in self.fields]
+        scalars, attributes = [], []
+        for j, f in enumerate(self.fields):
+            if f.name in _FOLD.values() and f.name.removesuffix("String") in names:
+                continue
+            folded = f.name in _FOLD and _FOLD[f.name] in names
+            if not (
+                self._kept_anywhere(j)
+                or (folded and self._kept_anywhere(names.index(_FOLD[f.name])))
+            ):
+                continue
+            index = f"k{j}" if folded else f"o{j}"
+            entry = json_entry(f.name.removeprefix(_ATTR), f"pid.{index}")
+            (attributes if f.is_attribute else scalars).append(entry)
+        if attributes:
+            inner = pieces.obj(attributes)
+            scalars.append(Entry("Attributes", inner.value, inner.present))
+        return pieces.obj(scalars, always=always)
+
+    def _provenance(self, pieces: JsonPieces) -> Entry:
+        """``FieldProvenance``: per field (unfolded names) its kept value's UpdatedAt and Source."""
+        entries = [
+            json_entry(f.name, f"prov.o{j}")
+            for j, f in enumerate(self.fields)
+            if self._kept_anywhere(j)
+        ]
+        return pieces.obj(entries)
+
+    def _kept_anywhere(self, j: int) -> bool:
+        """Whether any merged profile kept a value of field `j` (else its entries are left out
+        of the JSON pieces: they would be null in every row)."""
+        return bool(self.origins[j].size) and int(self.origins[j].max()) >= 0
+
+    def field_sources(self) -> pl.Series:
+        """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
+        pieces = JsonPieces()
+        sources = joined(self._sources(pieces, always=True).value).alias("FieldSourceProfileIds")
+        chunks = [c.with_columns(pieces.prepare).select(sources) for c in self._chunks()]
+        return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
+
+    def _profile_line(self, pieces: JsonPieces) -> pl.Expr:
+        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
+        record = [c for c in self.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
+        record += [c for c in self.merged.columns if c != _PID and schema.is_passthrough(c)]
+        n = self.merged.height
+        standard, attributes = [], []
+        for j, f in enumerate(self.fields):
+            if not self._kept_anywhere(j):
+                continue
+            if f.is_address:
+                empty = {c for c in f.columns if self.merged.get_column(c).null_count() == n}
+                parts = [text_entry(c.split(".", 1)[1], c) for c in f.columns if c not in empty]
+                inner = pieces.obj(parts)
+                standard.append(Entry(f.name, inner.value, inner.present))
+            else:
+                entry = text_entry(f.name.removeprefix(_ATTR), f.name)
+                (attributes if f.is_attribute else standard).append(entry)
+        if attributes:
+            inner = pieces.obj(attributes)
+            standard.append(Entry("Attributes", inner.value, inner.present))
+        line = [pl.lit('{"' + _PID + '":'), json_string(pl.col(_PID)), *after_first(standard)]
+        if record:
+            encoded = pl.struct(record).struct.json_encode().str.slice(1).str.head(-1)
+            line.append(pl.concat_str(pl.lit(","), encoded))
+        sources = self._sources(pieces, always=True)
+        provenance = self._provenance(pieces)
+        line += after_first(
+            [
+                Entry("FieldSourceProfileIds", sources.value, sources.present),
+                Entry("FieldProvenance", provenance.value, provenance.present),
+            ]
+        )
+        return joined([*line, pl.lit("}")])
+
+    def _request_line(self, pieces: JsonPieces) -> pl.Expr:
+        """Each MergeProfiles request of a small group (≤ 21 members), over the same chunk."""
+        sources = self._sources(pieces, always=False)
+        return joined(
+            [
+                pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
+                json_string(pl.col(_PID)),
+                pl.lit(","),
+                pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
+                *after_first([Entry("FieldSourceProfileIds", sources.value, sources.present)]),
+                pl.lit("}"),
+            ]
+        )
+
+    def texts(self) -> Iterator[tuple[pl.Series, pl.Series]]:
+        """Per chunk of 100,000 merged profiles, their JSON lines (:func:`idres.merge.
+        merged_json_lines`) and MergeProfiles requests (:func:`idres.merge.merge_plan_lines`,
+        sorted by MainProfileId, then chunk of 20 ProfileIds): one pass builds both, so each
+        profile's FieldSourceProfileIds is built once."""
+        if not _DOMAIN_NAME.match(self.domain_name):
+            message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
+            raise ConfigError(Problem(None, "DomainName", message))
+        big_lines = self._big_requests()
+        pieces = JsonPieces()
+        profile, request = self._profile_line(pieces), self._request_line(pieces)
+
+        def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+            part = part.with_columns(pieces.prepare)
+            profiles = part.select(profile.alias("Profile")).to_series()
+            small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
+            out = small.select(_PID, request.alias("Request"))
+            if big_lines.height:
+                first, last = part.item(0, _PID), part.item(part.height - 1, _PID)
+                extra = big_lines.filter(pl.col(_PID).is_between(pl.lit(first), pl.lit(last)))
+                out = pl.concat([out, extra]).sort(_PID, maintain_order=True)
+            return profiles, out.get_column("Request")
+
+        yield from _in_order(self._chunks(), make)
+
+    def _big_requests(self) -> pl.DataFrame:
+        """MainProfileId and request lines of the groups over 21 members (via the long path)."""
+        from idres.merge_plan import merge_plan_lines, merge_profiles
+
+        if not self.big.height:
+            return pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
+        outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
+        lines = merge_plan_lines(outcome, domain_name=self.domain_name)
+        mains = pl.Series([json.loads(s)["MainProfileId"] for s in lines.to_list()])
+        return pl.DataFrame({_PID: mains, "Request": lines})
+
+    def json_lines(self) -> Iterator[pl.Series]:
+        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
+        return (profiles for profiles, _ in self.texts())
+
+    def plan_lines(self) -> Iterator[pl.Series]:
+        """Each MergeProfiles request as one JSON string (:func:`idres.merge.merge_plan_lines`),
+        sorted by MainProfileId, then chunk of 20 profiles."""
+        return (requests for _, requests in self.texts())
+
+    @cached_property
+    def plan(self) -> list[dict[str, Any]]:
+        """The MergeProfiles requests that replay these merges."""
+        lines = [line for chunk in self.plan_lines() for line in chunk.to_list()]
+        return json.loads("[" + ",".join(lines) + "]")
