@@ -117,3 +117,16 @@ def test_first_holding_per_run() -> None:
 
 def _texts(merge) -> list[tuple[list[str], list[str]]]:
     return [(p.to_list(), r.to_list()) for p, r in merge.texts()]
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_reader_returns_members_in_the_order_of_their_rows(data) -> None:
+    """_Reader on a scan: the members' rows (any order), whole or a subset, in member order."""
+    n = data.draw(st.integers(1, 30))
+    frame = pl.DataFrame({"ProfileId": [f"p{i:02d}" for i in range(n)], "v": list(range(n))})
+    rows = np.array(data.draw(st.permutations(list(range(n))))[: data.draw(st.integers(1, n))])
+    read = merge_wide_module._Reader(frame.lazy(), rows)
+    assert read(["v"]).get_column("v").to_list() == rows.tolist()
+    subset = np.array([data.draw(st.booleans()) for _ in range(rows.size)])
+    assert read(["v"], subset).get_column("v").to_list() == rows[subset].tolist()
