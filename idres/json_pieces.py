@@ -2,7 +2,7 @@
 
 Building a JSON line from nested ``concat_str`` calls (entry, then object, then line) copies every
 byte several times, and the merged profiles of a large preview are gigabytes of text. Here an object
-is a flat list of pieces: its opening text, then per entry a key piece (``"key":``, with a leading
+is a flat list of pieces: ``{``, then per entry a key piece (``"key":``, with a leading
 comma unless it is the first entry present) and the value's pieces, then ``}``. A piece is null
 where its entry is absent, and the caller joins every piece of a line with one
 ``concat_str(..., ignore_nulls=True)``. Which entry comes first is a small integer column computed
@@ -58,11 +58,11 @@ class JsonPieces:
 
     prepare: list[pl.Expr] = field(default_factory=list)
 
-    def obj(self, entries: list[Entry], *, opening: str = "{", always: bool = False) -> Entry:
-        """An object of `entries` as an entry's value: `opening` (for instance ``{``), the
+    def obj(self, entries: list[Entry], *, key: str = "", always: bool = False) -> Entry:
+        """An object of `entries`, as the entry `key` of an enclosing object: ``{``, the
         entries present, ``}``; absent when none is present, unless `always` (then ``{}``)."""
         if not entries:
-            return Entry("", [pl.lit(opening + "}")], pl.lit(True)) if always else _absent()
+            return Entry(key, [pl.lit("{}")], pl.lit(True)) if always else _absent(key)
         first = f"__first{len(self.prepare)}"
         self.prepare.append(
             pl.coalesce(
@@ -70,15 +70,15 @@ class JsonPieces:
             ).alias(first)
         )
         shown = pl.lit(True) if always else pl.col(first).is_not_null()
-        pieces = [pl.when(shown).then(pl.lit(opening))]
+        pieces = [pl.when(shown).then(pl.lit("{"))]
         for j, e in enumerate(entries):
-            key = json_key(e.key) + ":"
+            name = json_key(e.key) + ":"
             if j == 0:
-                pieces.append(pl.when(e.present).then(pl.lit(key)))
+                pieces.append(pl.when(e.present).then(pl.lit(name)))
             else:
                 pieces.append(
                     pl.when(e.present).then(
-                        pl.when(pl.col(first) == j).then(pl.lit(key)).otherwise(pl.lit("," + key))
+                        pl.when(pl.col(first) == j).then(pl.lit(name)).otherwise(pl.lit("," + name))
                     )
                 )
             pieces += e.value
@@ -86,11 +86,11 @@ class JsonPieces:
         # Presence in terms of the entries' own tests, so that an enclosing object's
         # first-entry column can be prepared alongside this one's.
         present = pl.lit(True) if always else pl.any_horizontal(e.present for e in entries)
-        return Entry("", pieces, present)
+        return Entry(key, pieces, present)
 
 
-def _absent() -> Entry:
-    return Entry("", [pl.lit(None, pl.String)], pl.lit(False))
+def _absent(key: str) -> Entry:
+    return Entry(key, [pl.lit(None, pl.String)], pl.lit(False))
 
 
 def after_first(entries: list[Entry]) -> list[pl.Expr]:

@@ -211,10 +211,22 @@ def timestamp_expr(frame_schema: pl.Schema, name: str = schema.UPDATED) -> pl.Ex
     return _utc(pl.col(name), frame_schema[name], name)
 
 
+def holds_text(expr: pl.Expr) -> pl.Expr:
+    """Whether `expr` (cast to String) holds a value: not null, not empty, not only whitespace.
+
+    >>> pl.select(holds_text(pl.lit(pl.Series(["a", " ", None])))).to_series().to_list()
+    [True, False, False]
+    """
+    return (expr.cast(pl.String).str.strip_chars().str.len_bytes() > 0).fill_null(False)
+
+
+def present_text(expr: pl.Expr) -> pl.Expr:
+    """`expr` as a String, null when empty or only whitespace (a missing value)."""
+    return pl.when(holds_text(expr)).then(expr.cast(pl.String))
+
+
 def _present(column: str) -> pl.Expr:
-    """The column as a String, null when empty or only whitespace."""
-    value = pl.col(column).cast(pl.String)
-    return pl.when(value.str.strip_chars().str.len_bytes() > 0).then(value)
+    return present_text(pl.col(column))
 
 
 def _field_exprs(names: Sequence[str]) -> list[pl.Expr]:

@@ -23,7 +23,14 @@ import numpy as np
 import polars as pl
 
 from idres import schema
-from idres.merge import MERGED_IDS, json_string, preferred_source, timestamp_expr
+from idres.merge import (
+    MERGED_IDS,
+    holds_text,
+    json_string,
+    preferred_source,
+    present_text,
+    timestamp_expr,
+)
 from idres.merged_text import MAX_PER_REQUEST, Field, WideMerge, fields_of
 
 if TYPE_CHECKING:
@@ -31,13 +38,7 @@ if TYPE_CHECKING:
 
 _PID: Final = schema.PROFILE_ID
 
-__all__ = ["Field", "WideMerge", "fields_of", "first_holding", "merge_wide"]
-
-
-def _present(expr: pl.Expr) -> pl.Expr:
-    """`expr` as a String, null when empty or only whitespace (as :mod:`idres.merge`)."""
-    value = expr.cast(pl.String)
-    return pl.when(value.str.strip_chars().str.len_bytes() > 0).then(value)
+__all__ = ["first_holding", "merge_wide"]
 
 
 def first_holding(holds: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -233,17 +234,14 @@ def _field_winner(
     """Per group, the member row whose value of `f` is kept (-1: none holds one) and the row its
     provenance comes from: the same row, or under SOURCE (`recency` given) the latest row holding
     that same value (equal values are no conflict)."""
-    # Present: not null and not only whitespace (as _present; twice as fast as str.contains).
-    holds = pl.any_horizontal(
-        (pl.col(c).str.strip_chars().str.len_bytes() > 0).fill_null(False) for c in f.columns
-    )
+    holds = pl.any_horizontal(holds_text(pl.col(c)) for c in f.columns)
     present = table.select(holds).to_series().to_numpy()
     rows, starts, ends = order
     at = first_holding(present[rows], starts, ends)
     values = np.where(at >= 0, rows[np.maximum(at, 0)], -1)
     if recency is None:
         return values, values
-    parts = table.select(_present(pl.col(c)).alias(c) for c in f.columns)
+    parts = table.select(present_text(pl.col(c)).alias(c) for c in f.columns)
     kept = values[code]  # per member row, its group's kept row
     has = kept >= 0
     mine = parts.filter(pl.Series(has))
@@ -277,7 +275,7 @@ def _kept(table: pl.DataFrame, fields: list[Field], values: np.ndarray) -> dict[
         {str(j): values[j] for j, _ in wanted}, schema={str(j): pl.Int64 for j, _ in wanted}
     ).select(pl.when(pl.all() >= 0).then(pl.all()).name.keep())
     picked = table.select(  # one select: Polars gathers the columns in parallel
-        _present(pl.col(c).gather(pl.lit(index.get_column(str(j))))).alias(c) for j, c in wanted
+        present_text(pl.col(c).gather(pl.lit(index.get_column(str(j))))).alias(c) for j, c in wanted
     )
     return {c: picked.get_column(c) for c in picked.columns}
 

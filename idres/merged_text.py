@@ -160,9 +160,8 @@ class WideMerge:
             entry = json_entry(f.name.removeprefix(_ATTR), f"pid.{index}")
             (attributes if f.is_attribute else scalars).append(entry)
         if attributes:
-            inner = pieces.obj(attributes)
-            scalars.append(Entry("Attributes", inner.value, inner.present))
-        return pieces.obj(scalars, always=always)
+            scalars.append(pieces.obj(attributes, key="Attributes"))
+        return pieces.obj(scalars, key="FieldSourceProfileIds", always=always)
 
     def _provenance(self, pieces: JsonPieces) -> Entry:
         """``FieldProvenance``: per field (unfolded names) its kept value's UpdatedAt and Source."""
@@ -171,12 +170,18 @@ class WideMerge:
             for j, f in enumerate(self.fields)
             if self._kept_anywhere(j)
         ]
-        return pieces.obj(entries)
+        return pieces.obj(entries, key="FieldProvenance")
 
     def _kept_anywhere(self, j: int) -> bool:
         """Whether any merged profile kept a value of field `j` (else its entries are left out
         of the JSON pieces: they would be null in every row)."""
-        return bool(self.origins[j].size) and int(self.origins[j].max()) >= 0
+        return j in self._kept_fields
+
+    @cached_property
+    def _kept_fields(self) -> frozenset[int]:
+        if not self.origins.size:
+            return frozenset()
+        return frozenset(np.flatnonzero(self.origins.max(axis=1) >= 0).tolist())
 
     def field_sources(self) -> pl.Series:
         """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
@@ -197,26 +202,17 @@ class WideMerge:
             if f.is_address:
                 empty = {c for c in f.columns if self.merged.get_column(c).null_count() == n}
                 parts = [text_entry(c.split(".", 1)[1], c) for c in f.columns if c not in empty]
-                inner = pieces.obj(parts)
-                standard.append(Entry(f.name, inner.value, inner.present))
+                standard.append(pieces.obj(parts, key=f.name))
             else:
                 entry = text_entry(f.name.removeprefix(_ATTR), f.name)
                 (attributes if f.is_attribute else standard).append(entry)
         if attributes:
-            inner = pieces.obj(attributes)
-            standard.append(Entry("Attributes", inner.value, inner.present))
+            standard.append(pieces.obj(attributes, key="Attributes"))
         line = [pl.lit('{"' + _PID + '":'), json_string(pl.col(_PID)), *after_first(standard)]
         if record:
             encoded = pl.struct(record).struct.json_encode().str.slice(1).str.head(-1)
             line.append(pl.concat_str(pl.lit(","), encoded))
-        sources = self._sources(pieces, always=True)
-        provenance = self._provenance(pieces)
-        line += after_first(
-            [
-                Entry("FieldSourceProfileIds", sources.value, sources.present),
-                Entry("FieldProvenance", provenance.value, provenance.present),
-            ]
-        )
+        line += after_first([self._sources(pieces, always=True), self._provenance(pieces)])
         return joined([*line, pl.lit("}")])
 
     def _request_line(self, pieces: JsonPieces) -> pl.Expr:
@@ -228,33 +224,38 @@ class WideMerge:
                 json_string(pl.col(_PID)),
                 pl.lit(","),
                 pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
-                *after_first([Entry("FieldSourceProfileIds", sources.value, sources.present)]),
+                *after_first([sources]),
                 pl.lit("}"),
             ]
         )
 
-    def texts(self) -> Iterator[tuple[pl.Series, pl.Series]]:
+    def texts(
+        self, *, profiles: bool = True, requests: bool = True
+    ) -> Iterator[tuple[pl.Series, pl.Series]]:
         """Per chunk of 100,000 merged profiles, their JSON lines (:func:`idres.merge.
         merged_json_lines`) and MergeProfiles requests (:func:`idres.merge.merge_plan_lines`,
         sorted by MainProfileId, then chunk of 20 ProfileIds): one pass builds both, so each
-        profile's FieldSourceProfileIds is built once."""
+        profile's FieldSourceProfileIds is built once. A side not asked for comes empty."""
         if not _DOMAIN_NAME.match(self.domain_name):
             message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
             raise ConfigError(Problem(None, "DomainName", message))
-        big_lines = self._big_requests()
+        big_lines = self._big_requests() if requests else None
         pieces = JsonPieces()
         profile, request = self._profile_line(pieces), self._request_line(pieces)
+        nothing = pl.Series([], dtype=pl.String)
 
         def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
             part = part.with_columns(pieces.prepare)
-            profiles = part.select(profile.alias("Profile")).to_series()
+            lines = part.select(profile.alias("Profile")).to_series() if profiles else nothing
+            if big_lines is None:
+                return lines, nothing
             small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
             out = small.select(_PID, request.alias("Request"))
             if big_lines.height:
                 first, last = part.item(0, _PID), part.item(part.height - 1, _PID)
                 extra = big_lines.filter(pl.col(_PID).is_between(pl.lit(first), pl.lit(last)))
                 out = pl.concat([out, extra]).sort(_PID, maintain_order=True)
-            return profiles, out.get_column("Request")
+            return lines, out.get_column("Request")
 
         yield from _in_order(self._chunks(), make)
 
@@ -271,12 +272,12 @@ class WideMerge:
 
     def json_lines(self) -> Iterator[pl.Series]:
         """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
-        return (profiles for profiles, _ in self.texts())
+        return (lines for lines, _ in self.texts(requests=False))
 
     def plan_lines(self) -> Iterator[pl.Series]:
         """Each MergeProfiles request as one JSON string (:func:`idres.merge.merge_plan_lines`),
         sorted by MainProfileId, then chunk of 20 profiles."""
-        return (requests for _, requests in self.texts())
+        return (requests for _, requests in self.texts(profiles=False))
 
     @cached_property
     def plan(self) -> list[dict[str, Any]]:

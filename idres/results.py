@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,15 +84,6 @@ def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
 #: snappy (the Parquet default of Spark and pyarrow) writes these large tables about 2.5x faster
 #: than zstd, for files about 1.5x larger.
 PARQUET_COMPRESSION: Final = "snappy"
-
-
-def write_lines(lines: pl.Series | Iterable[pl.Series], path: Path) -> None:
-    """Write one string a line, natively (no Python string per line); chunk by chunk when given
-    several Series, so the whole text is never held at once."""
-    chunks = [lines] if isinstance(lines, pl.Series) else lines
-    with path.open("wb") as out:
-        for chunk in chunks:
-            _write_chunk(chunk, out)
 
 
 def _write_chunk(lines: pl.Series, out: BinaryIO) -> None:

@@ -130,8 +130,8 @@ def run_rule_based(
     Rows are worked on in ProfileId order (as :func:`idres.profiles.read_profiles` returns them;
     any other order is sorted first), so results do not depend on the input's row order. A
     LazyFrame (:func:`idres.profiles.scan_profiles`) is read twice: the rule columns of every
-    profile, then, a batch of columns at a time, the profiles that merge. ``merge.untouched`` counts the others;
-    ``merge.others`` is left empty (nothing reads it for a rule-based preview).
+    profile, then, a batch of columns at a time, the profiles that merge. ``merge.untouched``
+    counts the others.
     """
     from idres.merge_wide import merge_wide
 
