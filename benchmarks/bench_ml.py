@@ -15,7 +15,6 @@ phone and last name, typos, values under other sub-types, placeholder emails and
 from __future__ import annotations
 
 import importlib.util
-import resource
 import sys
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.febrl import normalize_profiles
+from benchmarks.memory import peak_rss_mb
 from idres import schema
 from idres.ml import DEFAULT_LINK_THRESHOLD, ml_groups, score_profiles
 
@@ -168,7 +168,7 @@ def load_profiles(n: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return peak_rss_mb() / 1024
 
 
 def run(n: int, seed: int = 0) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.memory import peak_rss_mb
 from idres.config import load_domain
 from idres.mljob import run_ml_job
 from idres.synth import generate
@@ -88,7 +88,7 @@ def child(n: int, runs: int) -> dict[str, Any]:
         out[key] = statistics.median(values)
     out["job_s_min"] = min(r["job_s"] for r in results)
     out["job_s_max"] = max(r["job_s"] for r in results)
-    out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    out["peak_rss_gb"] = peak_rss_mb() / 1024
     out["load_before"] = load_before
     out["load_after"] = os.getloadavg()[0]
     out["cpus"] = os.cpu_count()

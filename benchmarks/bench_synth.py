@@ -24,6 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.memory import peak_rss_mb
 from idres.synth import synthesize
 
 
@@ -47,7 +48,7 @@ def _one(n: int, repeat: int) -> dict[str, float]:
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_SELF)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    peak_mb = peak_rss_mb()
     return {
         "median_s": statistics.median(walls),
         "cpu_s": statistics.median(cpus),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+from benchmarks.memory import peak_rss_mb
 
 CONFIG = {
     "DomainName": "scale",
@@ -62,7 +63,7 @@ FLOOR_LEVELS = [
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mb()
 
 
 def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
