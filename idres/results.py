@@ -70,14 +70,29 @@ def _dump(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", "utf-8")
 
 
-def _matches_jsonl(groups: pl.DataFrame, score_col: str | None) -> pl.DataFrame:
-    """One match group a row: MatchId, ProfileIds (sorted), RuleLevel or ConfidenceScore."""
-    extra = [pl.col(score_col).first()] if score_col else []
+def _matches_jsonl(groups: pl.DataFrame) -> pl.DataFrame:
+    """One match group a row, by MatchId: MatchId, ProfileIds (sorted), RuleLevel.
+
+    Rows are ordered by an integer (MatchId's first 15 hex digits) with a stable sort, which
+    keeps each group's ProfileIds in order; a check that MatchIds came out sorted falls back to
+    sorting the strings (3x slower at 10M: sorting a table with a list column moves every list).
+    """
+    if not groups.get_column("ProfileId").is_sorted():
+        groups = groups.sort("ProfileId")
+    table = groups.select("MatchId", "ProfileId", "RuleLevel")
+    prefix = pl.col("MatchId").str.slice(0, 15).str.to_integer(base=16, strict=False)
+    ordered = table.sort(prefix, maintain_order=True, nulls_last=True)
+    if not ordered.get_column("MatchId").is_sorted():
+        ordered = table.sort("MatchId", "ProfileId")
+    run = (pl.col("MatchId") != pl.col("MatchId").shift()).fill_null(True).cum_sum()
     return (
-        groups.sort("ProfileId")
-        .group_by("MatchId", maintain_order=False)
-        .agg(pl.col("ProfileId").alias("ProfileIds"), *extra)
-        .sort("MatchId")
+        ordered.group_by(run.alias("__run"), maintain_order=True)
+        .agg(
+            pl.col("MatchId").first(),
+            pl.col("ProfileId").alias("ProfileIds"),
+            pl.col("RuleLevel").first(),
+        )
+        .drop("__run")
     )
 
 
@@ -161,7 +176,7 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
             frame.write_parquet(folder / name, compression=PARQUET_COMPRESSION)
             _released(folder / name)
     with _timed(timings, "matches.jsonl"):
-        _matches_jsonl(result.groups, "RuleLevel").write_ndjson(folder / "matches.jsonl")
+        _matches_jsonl(result.groups).write_ndjson(folder / "matches.jsonl")
         _released(folder / "matches.jsonl")
     with _timed(timings, "dead-letters.jsonl"):
         result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
