@@ -37,8 +37,9 @@ from typing import TYPE_CHECKING, Any, Final
 import polars as pl
 
 from idres import schema
+from idres.field_rows import to_fields
 from idres.ids import group_ids
-from idres.merge import MERGE_GROUP_ID, MERGED_IDS, merge_profiles, to_fields
+from idres.merge import MERGE_GROUP_ID, MERGED_IDS, merge_profiles
 from idres.normalize import Mode, normalize, normalizer_for
 
 if TYPE_CHECKING:

@@ -37,6 +37,7 @@ import polars as pl
 
 from idres import schema
 from idres.errors import ConfigError, Problem, ProfileError
+from idres.field_rows import as_fields_lazy, field_order, fields_lazy, flat_profiles, sort_fields
 from idres.merge import (
     ATTR_PREFIX,
     FIELD,
@@ -53,17 +54,12 @@ from idres.merge import (
     SURVIVOR,
     TS,
     VALUE,
-    as_fields_lazy,
     check_groups,
-    field_order,
-    fields_lazy,
-    flat_profiles,
     json_string,
     listed,
     preferred_source,
     require_columns,
     resolve_rows,
-    sort_fields,
     timestamp_expr,
 )
 
@@ -105,7 +101,7 @@ class MergeOutcome:
     merged: flat profiles (docs/DESIGN.md "Profile table") of the merged profiles, one row each,
       plus ``MergedProfileIds`` (every original member, sorted); sorted by ProfileId.
     fields: their resolved long rows with per-field provenance, sorted by ProfileId, then
-      :func:`idres.merge.field_order`.
+      :func:`idres.field_rows.field_order`.
     untouched: number of original profiles merged with nothing.
     others / others_fields: those untouched profiles, flat and long (lazy).
     Built when first read: ``field_sources`` (ProfileId and its ``FieldSourceProfileIds`` JSON

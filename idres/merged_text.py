@@ -63,7 +63,7 @@ class Field:
 
 
 def fields_of(columns: list[str]) -> list[Field]:
-    """The fields of a table with `columns`, in :func:`idres.merge.field_order`."""
+    """The fields of a table with `columns`, in :func:`idres.field_rows.field_order`."""
     have = set(columns)
     out = [Field(c, (c,)) for c in schema.STRING_FIELDS if c in have]
     for kind in schema.ADDRESS_TYPES:

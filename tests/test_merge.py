@@ -16,14 +16,13 @@ from polars.testing import assert_frame_equal
 
 from idres import schema
 from idres.errors import InputError, ProfileError
+from idres.field_rows import from_fields, to_fields
 from idres.merge import (
     FIELD_COLUMNS,
-    from_fields,
     json_string,
     merge_profiles,
     resolve,
     resolve_fields,
-    to_fields,
 )
 
 UTC = dt.UTC
@@ -359,31 +358,6 @@ def test_resolve_fields_alone() -> None:
     assert resolve is resolve_fields
 
 
-# --- long format ----------------------------------------------------------------------------------
-
-
-def test_to_fields_rows() -> None:
-    p = profiles(
-        {"t": 1, "src": "crm", "FirstName": "Ann", "ShippingAddress.City": 'Os"lo', "Gender": ""}
-    )
-    assert to_fields(p).rows() == [
-        ("p0", "FirstName", "Ann", day(1), "crm", "p0"),
-        ("p0", "ShippingAddress", '{"City":"Os\\"lo"}', day(1), "crm", "p0"),
-    ]
-
-
-def test_from_fields_rejects_unknown_fields() -> None:
-    f = pl.DataFrame({"ProfileId": ["a"], "Field": ["FirstNme"], "Value": ["x"]})
-    with pytest.raises(InputError, match="did you mean 'FirstName'"):
-        from_fields(f)
-
-
-def test_from_fields_rejects_duplicate_rows() -> None:
-    f = pl.DataFrame({"ProfileId": ["a", "a"], "Field": ["FirstName"] * 2, "Value": ["x", "y"]})
-    with pytest.raises(InputError, match="more than one row"):
-        from_fields(f)
-
-
 # --- invariants -----------------------------------------------------------------------------------
 
 TEXT = st.text(alphabet='ab é"\\\n\t日', max_size=4)
@@ -568,25 +542,6 @@ def test_source_without_source_name_is_recency() -> None:
     p = profiles({"t": 1, "src": "crm", "FirstName": "Old"}, {"t": 2, "FirstName": "New"})
     nameless = SimpleNamespace(ConflictResolvingModel="SOURCE", SourceName=None)
     assert field_row(p, "FirstName", resolution=nameless)["Value"] == "New"
-
-
-def test_from_fields_keeps_template_rows_and_derives_the_others() -> None:
-    f = pl.DataFrame(
-        {
-            "ProfileId": ["a", "b", "b"],
-            "Field": ["FirstName", "FirstName", "LastName"],
-            "Value": ["Ann", "Bo", "Lee"],
-            "UpdatedAt": [day(1), day(2), day(3)],
-            "Source": ["crm", "web", "app"],
-        }
-    )
-    template = profiles({"ProfileId": "a", "t": 9, "src": "x"}, {"ProfileId": "c", "t": 4})
-    out = from_fields(f, template=template)
-    assert out.select("ProfileId", "FirstName", schema.SOURCE, schema.UPDATED).rows() == [
-        ("a", "Ann", "x", day(9)),
-        ("b", "Bo", "app", day(3)),
-        ("c", None, None, day(4)),
-    ]
 
 
 def test_outcome_parts_agree() -> None:
