@@ -117,6 +117,61 @@ def assign_groups(
     )
 
 
+def _by_label(ids: pl.DataFrame, label: str, n: int, wanted: np.ndarray) -> pl.Series:
+    """``ids.__id`` of the group labelled ``wanted[i]`` (labels are rows ``< n``; a label with no
+    row of `ids` gets any value, for the caller to mask)."""
+    if not ids.height:
+        return pl.repeat(None, wanted.size, dtype=pl.String, eager=True)
+    slot = np.zeros(max(n, 1), dtype=np.int64)
+    slot[ids.get_column(label).to_numpy()] = np.arange(ids.height)
+    return ids.get_column("__id").gather(slot[wanted])
+
+
+def named_groups(assigned: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """ProfileId, MatchId, RuleLevel and MergeGroupId of the rows of :func:`assign_groups`.
+
+    `ids` are the ProfileIds by row. A merge group as large as its match group has its members,
+    hence its MatchId; the others get their own. Labels are rows, so group sizes are counted and
+    ids looked up by array index (no hash join).
+
+    >>> a = assign_groups(3, np.array([0]), np.array([1]), np.array([1]), max_merging_level=1)
+    >>> g = named_groups(a, pl.Series(["p", "q", "r"]))
+    >>> g.get_column("ProfileId").to_list(), g.item(0, "MatchId") == g.item(0, "MergeGroupId")
+    (['p', 'q'], True)
+    """
+    n = ids.len()
+    group = assigned.get_column("__group").to_numpy().astype(np.int64)
+    merge_col = assigned.get_column("__merge")
+    has_merge = merge_col.is_not_null().to_numpy()
+    merge = merge_col.fill_null(0).to_numpy().astype(np.int64)
+    with_ids = assigned.with_columns(ids.gather(assigned.get_column(ROW)).alias("ProfileId"))
+    match_ids = group_ids(with_ids, "__group", order_col=ROW)
+    merge_size = np.bincount(merge[has_merge], minlength=n)
+    group_size = np.bincount(group, minlength=n)
+    part = has_merge & (merge_size[merge] < group_size[group])
+    part_ids = group_ids(with_ids.filter(pl.Series(part)), "__merge", order_col=ROW)
+    return pl.DataFrame(
+        {
+            "ProfileId": with_ids.get_column("ProfileId"),
+            "MatchId": _by_label(match_ids, "__group", n, group),
+            "RuleLevel": assigned.get_column("RuleLevel"),
+            "__own": _by_label(part_ids, "__merge", n, np.where(part, merge, 0)),
+            "__part": part,
+            "__merges": has_merge,
+        }
+    ).select(
+        "ProfileId",
+        "MatchId",
+        "RuleLevel",
+        pl.when("__part")
+        .then("__own")
+        .when("__merges")
+        .then("MatchId")
+        .cast(pl.String)
+        .alias("MergeGroupId"),
+    )
+
+
 def run_rule_based(
     profiles: pl.DataFrame | pl.LazyFrame,
     rules: RuleBasedMatching,
@@ -179,38 +234,7 @@ def run_rule_based(
         ),
     )
 
-    def _groups() -> pl.DataFrame:
-        with_ids = assigned.with_columns(ids.gather(assigned.get_column(ROW)).alias("ProfileId"))
-        match_ids = group_ids(with_ids, "__group", order_col=ROW)
-        # A merge group as large as its match group has its members, hence its id.
-        sized = with_ids.filter(pl.col("__merge").is_not_null()).with_columns(
-            (pl.len().over("__merge") < pl.len().over("__group")).alias("__part")
-        )
-        merge_ids = group_ids(sized.filter(pl.col("__part")), "__merge", order_col=ROW)
-        whole = sized.filter(~pl.col("__part")).select("__merge", "__group").unique("__merge")
-        merge_ids = pl.concat(
-            [
-                merge_ids,
-                whole.join(match_ids, on="__group").select("__merge", "__id"),
-            ]
-        )
-        return (
-            with_ids.join(
-                match_ids.rename({"__id": "MatchId"}),
-                on="__group",
-                how="left",
-                maintain_order="left",
-            )
-            .join(
-                merge_ids.rename({"__id": "MergeGroupId"}),
-                on="__merge",
-                how="left",
-                maintain_order="left",
-            )
-            .select("ProfileId", "MatchId", "RuleLevel", "MergeGroupId")
-        )
-
-    groups = _timed(timings, "match ids", _groups)
+    groups = _timed(timings, "match ids", lambda: named_groups(assigned, ids))
     links = _timed(
         timings,
         "links",

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idres.config import parse_domain
+from idres.ids import match_id
 from idres.pipeline import preview
 from idres.profiles import canonicalize
 from idres.results import write_results
@@ -177,3 +178,31 @@ def test_placeholder_chain_is_reported_as_risk():
 
 def _texts(merge) -> list[tuple[list[str], list[str]]]:
     return [(p.to_list(), r.to_list()) for p, r in merge.texts()]
+
+
+def test_merge_group_smaller_than_its_match_group_has_its_own_id():
+    """a-b merge (level 2), b-c only match (level 3): the merge group's id is its two members'."""
+    frame = canonicalize(
+        pl.DataFrame(
+            {
+                "ProfileId": ["a", "b", "c"],
+                "PhoneNumber": ["5550100000", "5550100000", None],
+                "FirstName": [None, "ann", "ann"],
+                "LastName": [None, "lee", "lee"],
+            }
+        )
+    )
+    groups = run_rule_based(frame, CONFIG.RuleBasedMatching).groups.sort("ProfileId")
+    assert groups.get_column("MatchId").to_list() == [match_id(["a", "b", "c"])] * 3
+    assert groups.get_column("MergeGroupId").to_list() == [match_id(["a", "b"])] * 2 + [None]
+    assert groups.get_column("RuleLevel").to_list() == [3, 3, 3]
+
+
+@settings(max_examples=40, deadline=None)
+@given(profile_tables())
+def test_match_and_merge_group_ids_are_the_digest_of_their_members(frame):
+    groups = run_rule_based(canonicalize(frame), CONFIG.RuleBasedMatching).groups
+    for column in ("MatchId", "MergeGroupId"):
+        members = groups.drop_nulls(column).group_by(column).agg(pl.col("ProfileId"))
+        for group_id, ids in members.iter_rows():
+            assert group_id == match_id(ids), column
