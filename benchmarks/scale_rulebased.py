@@ -62,10 +62,6 @@ FLOOR_LEVELS = [
 ]
 
 
-def _peak_mb() -> float:
-    return peak_rss_mb()
-
-
 def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
     """Read Parquet → rule-based preview → results folder (merged profiles included) written.
 
@@ -97,7 +93,7 @@ def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
         "stages": rb.timings,
         "groups": rb.summary["MatchGroups"],
         "merged": rb.summary["ProfilesInMergeGroups"],
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_rss_mb(),
     }
 
 
@@ -122,7 +118,7 @@ def run_floor(parquet: str) -> dict:
     return {
         "total": time.perf_counter() - t0,
         "groups": int(np.unique(labels).size),
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_rss_mb(),
     }
 
 

@@ -26,6 +26,7 @@ one profile merge nothing.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -54,30 +55,28 @@ __all__ = [
     "resolve_fields",
     "to_fields",
 ]
-_FROM_PLAN = (
-    "MergeOutcome",
-    "merge_plan",
-    "merge_plan_lines",
-    "merge_profiles",
-    "merged_json_lines",
-    "merged_nested",
-)
 
-
-_FROM_FIELD_ROWS = ("from_fields", "to_fields")
+#: Names defined elsewhere, importable from here (imported on first use: no import cycle).
+_ELSEWHERE: Final = {
+    **dict.fromkeys(
+        (
+            "MergeOutcome",
+            "merge_plan",
+            "merge_plan_lines",
+            "merge_profiles",
+            "merged_json_lines",
+            "merged_nested",
+        ),
+        "idres.merge_plan",
+    ),
+    **dict.fromkeys(("from_fields", "to_fields"), "idres.field_rows"),
+}
 
 
 def __getattr__(name: str) -> Any:
-    """Names defined in :mod:`idres.merge_plan` and :mod:`idres.field_rows`, importable from here
-    (no import cycle)."""
-    if name in _FROM_PLAN:
-        from idres import merge_plan as plan_module
-
-        return getattr(plan_module, name)
-    if name in _FROM_FIELD_ROWS:
-        from idres import field_rows
-
-        return getattr(field_rows, name)
+    """Names of :data:`_ELSEWHERE`, from their own modules."""
+    if name in _ELSEWHERE:
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -241,13 +241,15 @@ class WideMerge:
             raise ConfigError(Problem(None, "DomainName", message))
         big_lines = self._big_requests() if requests else None
         pieces = JsonPieces()
-        profile, request = self._profile_line(pieces), self._request_line(pieces)
+        # Only the side asked for is built: each line's pieces add their own prepared columns.
+        profile = self._profile_line(pieces) if profiles else None
+        request = self._request_line(pieces) if big_lines is not None else None
         nothing = pl.Series([], dtype=pl.String)
 
         def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
             part = part.with_columns(pieces.prepare)
-            lines = part.select(profile.alias("Profile")).to_series() if profiles else nothing
-            if big_lines is None:
+            lines = nothing if profile is None else part.select(profile.alias("P")).to_series()
+            if big_lines is None or request is None:
                 return lines, nothing
             small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
             out = small.select(_PID, request.alias("Request"))

@@ -155,7 +155,7 @@ def named_groups(assigned: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
             "ProfileId": with_ids.get_column("ProfileId"),
             "MatchId": _by_label(match_ids, "__group", n, group),
             "RuleLevel": assigned.get_column("RuleLevel"),
-            "__own": _by_label(part_ids, "__merge", n, np.where(part, merge, 0)),
+            "__own": _by_label(part_ids, "__merge", n, merge),
             "__part": part,
             "__merges": has_merge,
         }
