@@ -10,10 +10,10 @@ Merging works on a *long* ("field") frame with one row per non-missing field of 
   ProfileId it came from).
 
 Every field keeps its own timestamp and source, so merges chain (AutoMerging runs criterion by
-criterion): :func:`resolve_fields` can run over its own output. Merging flat profile tables, the
-FieldSourceProfileIds map, the merge plan and the nested shape live in :mod:`idres.merge_plan`
-(``merge_profiles``, ``MergeOutcome``, ``merge_plan``, ``merged_nested``... are importable from here
-too).
+criterion): :func:`resolve_fields` can run over its own output. Merging flat profile tables lives
+in :mod:`idres.merge_long` (``merge_profiles``, ``MergeOutcome``); the FieldSourceProfileIds map,
+the merge plan and the nested shape in :mod:`idres.merge_plan` (``merge_plan``, ``merged_nested``);
+all are importable from here too.
 
 Choices [choice]: a value empty or only whitespace is missing. Values compare exactly (raw strings).
 Per field the winner is the first by: from SourceName (SOURCE only), latest UpdatedAt, held by the
@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from idres.field_rows import from_fields, to_fields
-    from idres.merge_plan import MergeOutcome, merge_plan, merge_profiles, merged_nested
+    from idres.merge_long import MergeOutcome, merge_profiles
+    from idres.merge_plan import merge_plan, merged_nested
 
 __all__ = [
     "FIELD_COLUMNS",
@@ -59,16 +60,9 @@ __all__ = [
 #: Names defined elsewhere, importable from here (imported on first use: no import cycle).
 _ELSEWHERE: Final = {
     **dict.fromkeys(
-        (
-            "MergeOutcome",
-            "merge_plan",
-            "merge_plan_lines",
-            "merge_profiles",
-            "merged_json_lines",
-            "merged_nested",
-        ),
-        "idres.merge_plan",
+        ("merge_plan", "merge_plan_lines", "merged_json_lines", "merged_nested"), "idres.merge_plan"
     ),
+    **dict.fromkeys(("MergeOutcome", "merge_profiles"), "idres.merge_long"),
     **dict.fromkeys(("from_fields", "to_fields"), "idres.field_rows"),
 }
 

@@ -1,10 +1,10 @@
-"""Merging profile tables and the AWS shapes of the result (SPEC §6, §7).
+"""The AWS shapes of a merge outcome (SPEC §6, §7): FieldSourceProfileIds, MergeProfiles requests
+and merged profiles as JSON.
 
-:func:`merge_profiles` merges the merge groups of a flat profile table (resolution as in
-:mod:`idres.merge`) and returns a :class:`MergeOutcome`: the merged profiles (flat and long, with
-per-field provenance), their ``FieldSourceProfileIds`` map, and what the next merge of a chain
-needs. :func:`merge_plan` turns it into MergeProfiles requests; :func:`merged_nested` into the
-nested AWS profile shape.
+An outcome comes from :func:`idres.merge_long.merge_profiles`. :func:`merge_plan` turns it into
+MergeProfiles requests; :func:`merged_json_lines` and :func:`merged_nested` into the nested AWS
+profile shape with each field's source and provenance. :mod:`idres.merged_text` writes the same
+bytes from a wide first merge.
 
 Choices [choice]:
 
@@ -12,8 +12,6 @@ Choices [choice]:
   own name, ``Attributes`` as a map by key. PartyTypeString and GenderString fold into PartyType and
   Gender: the key points to the record whose PartyTypeString (GenderString) was kept when there is
   one, else to the one whose PartyType (Gender) was kept.
-- A merged profile's LastUpdatedAt is the latest of its members'; SourceObjectType and pass-through
-  columns are the survivor's; ``MergedProfileIds`` lists every original member, sorted.
 - Merge plan: one request per 20 profiles to merge into the survivor (ProfileIds sorted, chunked
   in that order; requests sorted by MainProfileId, then chunk). AWS takes a listed profile's value
   "even if it is NULL", keeps the main profile's value on a conflict otherwise, and deletes the
@@ -27,58 +25,38 @@ Choices [choice]:
 from __future__ import annotations
 
 import json
-import logging
 import re
-from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
 from idres import schema
-from idres.errors import ConfigError, Problem, ProfileError
-from idres.field_rows import as_fields_lazy, field_order, fields_lazy, flat_profiles, sort_fields
+from idres.errors import ConfigError, Problem
+from idres.field_rows import as_fields_lazy, sort_fields
 from idres.merge import (
     ATTR_PREFIX,
     FIELD,
-    FIELD_COLUMNS,
     FIELD_SOURCE,
     FIELD_UPDATED,
-    GROUP,
-    IDX,
-    MERGE_GROUP_ID,
     MERGED_IDS,
-    OLDEST,
     SOURCE_PROFILE_ID,
-    STANDARD_FIELDS,
-    SURVIVOR,
-    TS,
     VALUE,
-    check_groups,
     json_string,
-    listed,
-    preferred_source,
-    require_columns,
-    resolve_rows,
-    timestamp_expr,
 )
 
 if TYPE_CHECKING:
-    from idres.merge import ConflictResolutionLike
+    from idres.merge_long import MergeOutcome
 
 __all__ = [
     "FIELD_SOURCE_KEYS",
     "MAX_PROFILES_PER_REQUEST",
-    "MergeOutcome",
     "field_sources_frame",
     "merge_plan",
     "merge_plan_lines",
-    "merge_profiles",
     "merged_json_lines",
     "merged_nested",
+    "sorted_field_sources",
 ]
-
-log = logging.getLogger(__name__)
 
 FIELD_SOURCE_PROFILE_IDS: Final = "FieldSourceProfileIds"
 MAX_PROFILES_PER_REQUEST: Final = 20
@@ -92,190 +70,6 @@ FIELD_SOURCE_KEYS: Final = (
 _DOMAIN_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _PID = schema.PROFILE_ID
 _KEY, _ATTR, _JSON, _CHUNK, _RUN = "__key", "__attr", "__json", "__chunk", "__run"
-
-
-@dataclass(frozen=True, eq=False)
-class MergeOutcome:
-    """What merging produced, relative to the original profiles (cumulative over chained merges).
-
-    merged: flat profiles (docs/DESIGN.md "Profile table") of the merged profiles, one row each,
-      plus ``MergedProfileIds`` (every original member, sorted); sorted by ProfileId.
-    fields: their resolved long rows with per-field provenance, sorted by ProfileId, then
-      :func:`idres.field_rows.field_order`.
-    untouched: number of original profiles merged with nothing.
-    others / others_fields: those untouched profiles, flat and long (lazy).
-    Built when first read: ``field_sources`` (ProfileId and its ``FieldSourceProfileIds`` JSON
-    object), ``plan`` (:func:`merge_plan`), ``consolidated`` and ``consolidated_fields`` (every
-    profile after the merge, flat and long: the input of the next merge of a chain).
-    """
-
-    merged: pl.DataFrame
-    fields: pl.DataFrame
-    untouched: int
-    others: pl.DataFrame
-    others_fields: pl.LazyFrame
-    domain_name: str = "preview"
-
-    @cached_property
-    def field_sources(self) -> pl.DataFrame:
-        """ProfileId and FieldSourceProfileIds of each merged profile."""
-        return _field_sources(self.fields, self.merged.get_column(_PID))
-
-    @cached_property
-    def plan(self) -> list[dict[str, Any]]:
-        """The MergeProfiles requests that replay these merges."""
-        return merge_plan(self, domain_name=self.domain_name)
-
-    @cached_property
-    def consolidated(self) -> pl.DataFrame:
-        """Merged and untouched profiles, flat, sorted by ProfileId."""
-        return self.merged.merge_sorted(_conform(self.others, self.merged.schema), key=_PID)
-
-    @cached_property
-    def consolidated_fields(self) -> pl.LazyFrame:
-        """Long rows of :attr:`consolidated`, sorted by ProfileId, then field order."""
-        names = [*STANDARD_FIELDS, *schema.attribute_columns(self.merged.columns)]
-        rank = pl.col(FIELD).replace_strict(field_order(names), default=len(names))
-        rows = pl.concat([self.fields.lazy(), self.others_fields.select(FIELD_COLUMNS)])
-        return rows.sort(_PID, rank, FIELD)
-
-
-def _conform(frame: pl.DataFrame, like: pl.Schema) -> pl.DataFrame:
-    """`frame` with exactly the columns (and dtypes) of `like`; absent ones null."""
-    exprs = []
-    for name, dtype in like.items():
-        if name == schema.UPDATED:
-            exprs.append(timestamp_expr(frame.schema).alias(name))
-        elif name in frame.columns:
-            exprs.append(pl.col(name).cast(dtype))
-        else:
-            exprs.append(pl.lit(None, dtype).alias(name))
-    return frame.select(exprs)
-
-
-def _members(profiles: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
-    """Members of groups of two or more: ProfileId, row index, ``__ts``, survivor and group code.
-
-    A group's code ``__g`` is its survivor's row index (profiles are sorted by ProfileId, so the
-    smallest row index among the oldest members is the smallest ProfileId).
-    """
-    require_columns(groups, [_PID, MERGE_GROUP_ID], "groups")
-    listed_ = groups.filter(pl.col(MERGE_GROUP_ID).is_not_null())
-    joined = (
-        listed_.lazy()
-        .select(pl.col(_PID).cast(pl.String), MERGE_GROUP_ID)
-        .join(
-            profiles.lazy().select(_PID, IDX, timestamp_expr(profiles.schema).alias(TS)),
-            on=_PID,
-            how="inner",
-        )
-        .collect()
-    )
-    if joined.height != listed_.height or joined.get_column(IDX).is_duplicated().any():
-        check_groups(groups, profiles.get_column(_PID))  # raises, naming every problem
-    epoch = pl.col(TS).dt.epoch("us").fill_null(pl.lit(-(2**63), pl.Int64))
-    oldest = epoch == epoch.min().over(MERGE_GROUP_ID)
-    members = (
-        joined.lazy()
-        .filter(pl.len().over(MERGE_GROUP_ID) >= 2)
-        .with_columns(oldest.alias(OLDEST))  # a window inside a window is slow: two steps
-        .with_columns(
-            pl.when(pl.col(OLDEST)).then(pl.col(IDX)).min().over(MERGE_GROUP_ID).alias(GROUP)
-        )
-        .drop(OLDEST)
-        .sort(IDX)
-        .collect()
-    )
-    survivors = profiles.get_column(_PID).gather(members.get_column(GROUP))
-    return members.with_columns(survivors.alias(SURVIVOR))
-
-
-def merge_profiles(
-    profiles: pl.DataFrame,
-    groups: pl.DataFrame,
-    *,
-    resolution: ConflictResolutionLike | None = None,
-    domain_name: str = "preview",
-    fields: pl.DataFrame | pl.LazyFrame | None = None,
-) -> MergeOutcome:
-    """Merge each merge group of `profiles` into one profile (SPEC §6).
-
-    `groups` has ProfileId and MergeGroupId (null = merges with nobody). `fields` (long rows of
-    `profiles`, e.g. a previous outcome's ``consolidated_fields``) carries per-field provenance;
-    without it every field takes its record's LastUpdatedAt and SourceObjectType. Profiles with a
-    ``MergedProfileIds`` column (a previous ``consolidated``) keep their members, so the outcome is
-    cumulative. `resolution` None means RECENCY.
-
-    >>> import datetime as dt
-    >>> p = pl.DataFrame({"ProfileId": ["a", "b", "c"], "FirstName": ["Ann", "Anne", "Bo"],
-    ...     "LastUpdatedAt": [dt.datetime(2024, 1, d, tzinfo=dt.timezone.utc) for d in (1, 2, 3)]})
-    >>> out = merge_profiles(p, pl.DataFrame({"ProfileId": ["a", "b"], "MergeGroupId": ["g", "g"]}))
-    >>> out.merged.select("ProfileId", "FirstName", "MergedProfileIds").rows(), out.untouched
-    ([('a', 'Anne', ['a', 'b'])], 1)
-    """
-    source_name = preferred_source(resolution)
-    require_columns(profiles, [_PID], "profiles")
-    profiles = profiles.with_columns(pl.col(_PID).cast(pl.String))
-    if not profiles.get_column(_PID).is_sorted():
-        profiles = profiles.sort(_PID)
-    pids = profiles.get_column(_PID)
-    dups = pids.filter(pids == pids.shift(1)).unique().to_list()
-    if dups:
-        raise ProfileError(
-            listed([Problem(None, _PID, f"duplicate ProfileId (got {p!r})") for p in dups])
-        )
-    prior = MERGED_IDS in profiles.columns
-    own = pl.concat_list(pl.col(_PID))
-    member_ids = (pl.coalesce(pl.col(MERGED_IDS), own) if prior else own).alias(MERGED_IDS)
-    profiles = profiles.with_columns(member_ids).with_row_index(IDX)
-    # Inside, a profile is its row index and a merge group its survivor's row index.
-    members = _members(profiles, groups)
-    link = members.lazy().select(IDX, GROUP, SURVIVOR)
-    if fields is None:
-        all_fields = fields_lazy(profiles.lazy(), index=[IDX])
-        cand = fields_lazy(profiles.lazy().join(link, on=IDX), index=[GROUP, SURVIVOR])
-    else:
-        ids = profiles.lazy().select(_PID, IDX)
-        all_fields = as_fields_lazy(fields).join(ids, on=_PID)
-        cand = all_fields.join(link, on=IDX)
-    resolved = resolve_rows(cand.collect(), source_name)
-    resolved = sort_fields(resolved, by=GROUP).drop(GROUP)
-    summary = members.lazy()
-    member_list = pl.col(_PID).sort_by(IDX)  # row order is ProfileId order
-    if prior:
-        summary = summary.join(profiles.lazy().select(IDX, MERGED_IDS), on=IDX, how="left")
-        member_list = pl.col(MERGED_IDS).list.explode(keep_nulls=False, empty_as_null=False).sort()
-    summary = (
-        summary.group_by(GROUP)
-        .agg(pl.col(TS).max().alias(schema.UPDATED), member_list.alias(MERGED_IDS))
-        .rename({GROUP: IDX})
-    )
-    template = (
-        profiles.lazy()
-        .drop(schema.UPDATED, MERGED_IDS, strict=False)
-        .join(summary, on=IDX, how="inner", maintain_order="left")
-        .drop(IDX)
-        .collect()
-    )
-    merged = flat_profiles(resolved, template)
-    merged_fields = resolved
-    rest = profiles.join(members.select(IDX), on=IDX, how="anti", maintain_order="left")
-    if prior:  # profiles merged before and left alone now stay merged
-        earlier = rest.filter(pl.col(MERGED_IDS).list.len() >= 2)
-        rest = rest.filter(pl.col(MERGED_IDS).list.len() < 2)
-        merged = merged.merge_sorted(_conform(earlier, merged.schema), key=_PID)
-        earlier_fields = all_fields.join(earlier.lazy().select(IDX), on=IDX, how="semi")
-        merged_fields = sort_fields(pl.concat([resolved, earlier_fields.drop(IDX).collect()]))
-    rest_fields = all_fields.join(rest.lazy().select(IDX), on=IDX, how="semi").drop(IDX)
-    log.debug("merged %d profiles; %d untouched", merged.height, rest.height)
-    return MergeOutcome(
-        merged=merged,
-        fields=merged_fields,
-        untouched=rest.height,
-        others=rest.drop(IDX),
-        others_fields=rest_fields,
-        domain_name=domain_name,
-    )
 
 
 def _runs(fields: pl.DataFrame, ids: pl.Series) -> pl.Expr:
@@ -350,11 +144,12 @@ def field_sources_frame(fields: pl.DataFrame | pl.LazyFrame, *, ids: pl.Series) 
     '{"Gender":"c","Attributes":{"Tier":"a"}}'
     """
     rows = sort_fields(as_fields_lazy(fields).collect())
-    return _field_sources(rows, ids.cast(pl.String).sort())
+    return sorted_field_sources(rows, ids.cast(pl.String).sort())
 
 
-def _field_sources(fields: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
-    """:func:`field_sources_frame` of sorted rows and sorted `ids`."""
+def sorted_field_sources(fields: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """:func:`field_sources_frame` of rows sorted by ProfileId, then field order, and sorted `ids`
+    (no sort: a :class:`idres.merge_long.MergeOutcome` holds them so)."""
     objects = _source_objects(_entries(fields, ids), [_RUN]).collect()
     values = pl.repeat("{}", ids.len(), dtype=pl.String, eager=True)
     values = values.scatter(objects.get_column(_RUN), objects.get_column(_JSON))
@@ -425,6 +220,7 @@ def merge_plan(outcome: MergeOutcome, *, domain_name: str = "preview") -> list[d
     """MergeProfiles requests that replay `outcome` (1..20 ProfileIdsToBeMerged each).
 
     >>> p = pl.DataFrame({"ProfileId": ["a", "b"], "FirstName": ["Ann", "Anne"]})
+    >>> from idres.merge_long import merge_profiles
     >>> out = merge_profiles(p, pl.DataFrame({"ProfileId": ["a", "b"], "MergeGroupId": [1, 1]}))
     >>> merge_plan(out, domain_name="demo")  # doctest: +NORMALIZE_WHITESPACE
     [{'DomainName': 'demo', 'MainProfileId': 'a', 'ProfileIdsToBeMerged': ['b'],
@@ -497,6 +293,7 @@ def merged_nested(outcome: MergeOutcome) -> list[dict[str, Any]]:
 
     >>> p = pl.DataFrame({"ProfileId": ["a", "b"], "Address.City": ["Oslo", None],
     ...     "Attributes.Tier": [None, "gold"]})
+    >>> from idres.merge_long import merge_profiles
     >>> out = merge_profiles(p, pl.DataFrame({"ProfileId": ["a", "b"], "MergeGroupId": [1, 1]}))
     >>> d = merged_nested(out)[0]
     >>> d["Address"], d["Attributes"], d["MergedProfileIds"], d["FieldSourceProfileIds"]

@@ -5,7 +5,7 @@ requests, chunk by chunk.
 whose value was kept and the row its provenance comes from; JSON lines and plan requests are built
 from those in chunks of 100,000 profiles (:mod:`idres.json_pieces`: one ``concat_str`` per line), so
 writing them never holds all the text at once. Everything is byte for byte what the long path
-(:mod:`idres.merge_plan`) writes; tests check it on random tables.
+(:mod:`idres.merge_long`, :mod:`idres.merge_plan`) writes; tests check it on random tables.
 """
 
 from __future__ import annotations
@@ -263,7 +263,8 @@ class WideMerge:
 
     def _big_requests(self) -> pl.DataFrame:
         """MainProfileId and request lines of the groups over 21 members (via the long path)."""
-        from idres.merge_plan import merge_plan_lines, merge_profiles
+        from idres.merge_long import merge_profiles
+        from idres.merge_plan import merge_plan_lines
 
         if not self.big.height:
             return pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})

@@ -21,13 +21,12 @@ from hypothesis import strategies as st
 from idres import schema
 from idres.errors import ConfigError
 from idres.merge import STANDARD_FIELDS
+from idres.merge_long import MergeOutcome, merge_profiles
 from idres.merge_plan import (
     FIELD_SOURCE_KEYS,
-    MergeOutcome,
     field_sources_frame,
     merge_plan,
     merge_plan_lines,
-    merge_profiles,
     merged_json_lines,
     merged_nested,
 )

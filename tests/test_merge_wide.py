@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from idres import merge_wide as merge_wide_module
-from idres.merge_plan import merge_plan_lines, merge_profiles, merged_json_lines
+from idres.merge_long import merge_profiles
+from idres.merge_plan import merge_plan_lines, merged_json_lines
 from idres.merge_wide import first_holding, merge_wide
 from idres.profiles import canonicalize
 
