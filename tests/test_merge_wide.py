@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 from types import SimpleNamespace
 
 import numpy as np
@@ -114,6 +115,26 @@ def test_first_holding_per_run() -> None:
     holds = np.array([False, False, True, True, False, True])
     assert first_holding(holds, np.array([0, 3, 4]), np.array([3, 4, 6])).tolist() == [2, 3, 5]
     assert first_holding(np.zeros(3, bool), np.array([0]), np.array([3])).tolist() == [-1]
+    assert first_holding(np.zeros(0, bool), np.zeros(0, int), np.zeros(0, int)).size == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 4)), max_size=12), st.randoms())
+def test_first_holding_is_the_first_true_of_each_run(
+    shape: list[tuple[int, int]], rnd: random.Random
+) -> None:
+    """Runs with gaps between them (gap, length) against the obvious loop."""
+    starts, ends, at = [], [], 0
+    for gap, length in shape:
+        starts.append(at + gap)
+        ends.append(at + gap + length)
+        at += gap + length
+    holds = np.array([rnd.random() < 0.4 for _ in range(at + rnd.randint(0, 2))], dtype=bool)
+    expected = [
+        next((i for i in range(a, b) if holds[i]), -1) for a, b in zip(starts, ends, strict=True)
+    ]
+    got = first_holding(holds, np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
+    assert got.tolist() == expected
 
 
 def _texts(merge) -> list[tuple[list[str], list[str]]]:
