@@ -20,9 +20,10 @@ import polars as pl
 
 from idres import schema
 from idres.blocking import MAX_BLOCK_SIZE, RULES, A, B, BlockingRule, candidate_pairs, default_rules
-from idres.comparisons import Comparison, compare, default_comparisons, encode
-from idres.em import MATCH_PROBABILITY, MATCH_WEIGHT, FellegiSunter
+from idres.comparison_vectors import compare, encode
+from idres.comparisons import Comparison, default_comparisons
 from idres.errors import InputError, Problem
+from idres.fellegi_sunter import MATCH_PROBABILITY, MATCH_WEIGHT, FellegiSunter
 from idres.graph import bottleneck_scores, components
 from idres.scoring import check_comparisons, check_model
 
@@ -43,7 +44,7 @@ class MLScores:
 
     ``pairs``: ``a``, ``b`` (row indices, ``a < b``, sorted), ``rules`` (bitmask of the blocking rules
     that produced the pair), ``match_weight`` (bits) and ``ConfidenceScore``; ``model``: the fitted
-    :class:`~idres.em.FellegiSunter`; ``blocking``: per-rule statistics; ``timings``: seconds per step.
+    :class:`~idres.fellegi_sunter.FellegiSunter`; ``blocking``: per-rule statistics; ``timings``: seconds per step.
     """
 
     pairs: pl.DataFrame

@@ -35,8 +35,8 @@ import polars as pl
 from idres import schema
 from idres.blocking import MAX_BLOCK_SIZE, default_rules
 from idres.comparisons import default_comparisons
-from idres.em import MATCH_WEIGHT
 from idres.errors import InputError, Problem
+from idres.fellegi_sunter import MATCH_WEIGHT
 from idres.ids import group_ids
 from idres.ml import CONFIDENCE, DEFAULT_LINK_THRESHOLD, GROUP, ROW, check_threshold
 from idres.normalize import MODES
@@ -44,7 +44,7 @@ from idres.normalize import MODES
 if TYPE_CHECKING:
     from idres.config import DomainConfig
     from idres.consolidate import ConsolidationResult
-    from idres.em import FellegiSunter
+    from idres.fellegi_sunter import FellegiSunter
     from idres.merge import MergeOutcome
 
 __all__ = ["EPOCH", "MLOptions", "MLResult", "run_ml_job"]

@@ -11,8 +11,8 @@ normalization becomes null (missing). Rules:
   ``entity-resolution`` mode adds USPS street-suffix, unit and direction abbreviations word by word on
   Address1..4, the postal code cut at its first ``-``, state/province names to their codes and
   country names to ISO 3166-1 alpha-2 codes (tables in :mod:`idres.normalize_tables`);
-- BirthDate: the string rule, then a recognised date (see :func:`norm_birthdate`) becomes
-  ``YYYY-MM-DD``; anything else keeps its string-rule value;
+- BirthDate: the string rule, then a recognised date (see :func:`norm_birthdate`; read in
+  :mod:`idres.normalize_dates`) becomes ``YYYY-MM-DD``; anything else keeps its string-rule value;
 - ``_n.Gender`` is GenderString when that is present after normalization, else Gender
   (``_n.PartyType`` likewise from PartyTypeString / PartyType); ``_n.<Type>.Address`` is the
   normalized Address1..4 joined by one space.
@@ -33,7 +33,8 @@ import polars as pl
 
 from idres import schema
 from idres.errors import InputError, Problem, did_you_mean
-from idres.normalize_tables import COUNTRIES, MONTHS, STATES, STREET_WORDS
+from idres.normalize_dates import iso_date
+from idres.normalize_tables import COUNTRIES, STATES, STREET_WORDS
 
 __all__ = [
     "DEDUPLICATED",
@@ -93,12 +94,6 @@ DEDUPLICATED: Final[frozenset[str]] = frozenset(
 # more, or a single character that is not a plain space.
 _WS_RUN: Final = r"\s{2,}|[^\S ]"
 _ADDRESS_PUNCT: Final = r"[,.#/\-]"
-# A date as three tokens: digits or a month name, ordinal suffixes and a trailing time ignored.
-_TIME: Final = r"(?:[ t]\d{1,2}:\d{2}.*)?$"
-_DATE_TOKENS: Final = (
-    r"^(\d+|[a-z]+)(?:st|nd|rd|th)?([-/., ]+)(\d+|[a-z]+)(?:st|nd|rd|th)?[-/., ]+(\d+)" + _TIME
-)
-_DATE_COMPACT: Final = r"^(\d{4})(\d{2})(\d{2})" + _TIME
 
 
 def _let(expr: pl.Expr, body: Normalizer) -> pl.Expr:
@@ -157,74 +152,6 @@ def _phone_finish(digits: pl.Expr) -> pl.Expr:
     return pl.when(national).then(digits.str.slice(1)).otherwise(digits)
 
 
-def _date(text: pl.Expr) -> pl.Expr:
-    """A string-rule text as ``YYYY-MM-DD`` when it holds a valid date, else unchanged."""
-    f = pl.field
-    tokens = [f("tokens").struct.field(str(i)) for i in range(1, 5)]
-    t1, sep, t2, t3 = tokens
-    compact = [f("compact").struct.field(str(i)).cast(pl.Int32) for i in (1, 2, 3)]
-    numbers = [
-        *(t.cast(pl.Int32, strict=False).alias(f"n{i}") for i, t in enumerate((t1, t2, t3), 1)),
-        *(
-            t.replace_strict(MONTHS, default=None, return_dtype=pl.Int32).alias(f"a{i}")
-            for i, t in enumerate((t1, t2), 1)
-        ),
-        (t1.str.len_bytes() == 4).alias("four1"),
-        (t3.str.len_bytes() == 4).alias("four3"),
-        sep.str.contains(".", literal=True).alias("dotted"),
-        *(c.alias(f"c{i}") for i, c in enumerate(compact, 1)),
-    ]
-    n1, n2, n3, a1, a2 = f("n1"), f("n2"), f("n3"), f("a1"), f("a2")
-    year_first = f("four1") & n1.is_not_null()
-    # both numeric, year last: US order (month first) unless dotted or the first cannot be a month
-    month_first = n2.is_not_null() & (n1 <= 12) & ~f("dotted")
-    fields = [
-        pl.coalesce(pl.when(year_first).then(n1).when(f("four3")).then(n3), f("c1")).alias("y"),
-        pl.coalesce(
-            pl.when(year_first)
-            .then(pl.coalesce(n2, a2))
-            .when(a1.is_not_null())
-            .then(a1)
-            .when(a2.is_not_null())
-            .then(a2)
-            .when(month_first)
-            .then(n1)
-            .otherwise(n2),
-            f("c2"),
-        ).alias("m"),
-        pl.coalesce(
-            pl.when(year_first)
-            .then(n3)
-            .when(a1.is_not_null() | month_first)
-            .then(n2)
-            .otherwise(n1),
-            f("c3"),
-        ).alias("d"),
-    ]
-    year, month, day = f("y"), f("m"), f("d")
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    days_in_month = (
-        pl.when(month == 2)
-        .then(28 + leap.cast(pl.Int32))
-        .when(month.is_in([4, 6, 9, 11]))
-        .then(30)
-        .otherwise(31)
-    )
-    valid = (year >= 1000) & month.is_between(1, 12) & day.is_between(1, days_in_month)
-    date = pl.date(year, pl.when(valid).then(month), day).dt.to_string("%Y-%m-%d")
-    return (
-        pl.struct(text.alias("text"))
-        .struct.with_fields(
-            f("text").str.extract_groups(_DATE_TOKENS).alias("tokens"),
-            f("text").str.extract_groups(_DATE_COMPACT).alias("compact"),
-        )
-        .struct.with_fields(numbers)
-        .struct.with_fields(fields)
-        .struct.with_fields(pl.coalesce(date, f("text")).alias("out"))
-        .struct.field("out")
-    )
-
-
 def _rule(column: str, mode: Mode) -> Normalizer:
     """The rule of `column` as one expression builder that uses its input once."""
     name = column.removeprefix(schema.NORM_PREFIX)
@@ -239,7 +166,7 @@ def _rule(column: str, mode: Mode) -> Normalizer:
         digits = lambda e: _non_empty(_nfkc(e).str.replace_all(r"[^0-9]+", ""))  # noqa: E731
         return lambda e: _let(digits(e), _phone_finish)
     if name == "BirthDate":
-        return lambda e: _date(_squash(_fold(e)))
+        return lambda e: iso_date(_squash(_fold(e)))
     if name in schema.STRING_FIELDS or (kind == schema.ATTRIBUTES and part):
         return lambda e: _squash(_fold(e))
     if kind not in schema.ADDRESS_TYPES or part not in (schema.ADDRESS_LINE, *schema.ADDRESS_PARTS):

@@ -10,7 +10,6 @@ changes nothing (tests check both).
   address lines.
 - :data:`STATES`: US states, DC and territories by USPS code, plus Canadian provinces and territories,
   applied to whole ``State`` and ``Province`` values (codes written with dots, ``N.Y.``, too).
-- :data:`MONTHS`: English month names and abbreviations, read in birth dates.
 - :data:`COUNTRIES`: about sixty countries, by ISO 3166-1 alpha-2 code, from their English names,
   common local names, alpha-3 codes and aliases, applied to whole ``Country`` values (codes written
   with dots, ``U.K.``, too).
@@ -332,16 +331,3 @@ COUNTRIES: Final[dict[str, str]] = _spelled_codes(
         }
     )
 )
-
-#: Month names (and abbreviations) read in birth dates.
-MONTHS: Final[dict[str, int]] = {
-    name: i + 1
-    for i, names in enumerate(
-        [
-            *("jan january", "feb february", "mar march", "apr april", "may", "jun june"),
-            *("jul july", "aug august", "sep sept september", "oct october", "nov november"),
-            "dec december",
-        ]
-    )
-    for name in names.split()
-}

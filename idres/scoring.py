@@ -19,9 +19,10 @@ import polars as pl
 
 from idres import schema
 from idres.atomic import atomic_file
-from idres.comparisons import GAMMA, TF, Comparison, Encoded, check_columns, compare, encode
-from idres.em import MATCH_PROBABILITY, MATCH_WEIGHT, FellegiSunter
+from idres.comparison_vectors import GAMMA, TF, Encoded, compare, encode
+from idres.comparisons import Comparison, check_columns
 from idres.errors import ModelError, Problem
+from idres.fellegi_sunter import MATCH_PROBABILITY, MATCH_WEIGHT, FellegiSunter
 
 FORMAT: Final = "idres.fellegi-sunter"
 VERSION: Final = 1

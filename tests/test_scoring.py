@@ -9,9 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from idres.comparisons import Comparison, compare, encode
-from idres.em import FellegiSunter
+from idres.comparison_vectors import compare, encode
+from idres.comparisons import Comparison
 from idres.errors import ModelError
+from idres.fellegi_sunter import FellegiSunter
 from idres.schema import norm
 from idres.scoring import check_model, explain_pair, load_model, model_to_dict, save_model
 
