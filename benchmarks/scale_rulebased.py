@@ -158,6 +158,7 @@ def main() -> None:
         "match groups | profiles merged | stages (median s) |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    each = []  # every run's total, to show the machine's noise beside the medians
     for n in args.sizes:
         parquet = data_dir / f"profiles-{n}.parquet"
         if not parquet.exists():
@@ -183,6 +184,15 @@ def main() -> None:
             f"{runs[0]['merged']:,} | {stage_txt} |",
             flush=True,
         )
+        each.append(
+            f"{n:,}: idres "
+            + ", ".join(f"{r['total']:.1f}" for r in runs)
+            + "; floor "
+            + ", ".join(f"{f['total']:.1f}" for f in floors)
+            + " (s, in run order)"
+        )
+    print()
+    print("\n".join(each))
 
 
 if __name__ == "__main__":
