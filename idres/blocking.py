@@ -26,7 +26,7 @@ import numpy.typing as npt
 import polars as pl
 
 from idres import schema
-from idres.errors import InputError, Problem
+from idres.errors import InputError, Problem, repeated_names
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +198,7 @@ def candidate_pairs(
         )
     if len(rules) > _MAX_RULES:
         problems.append(Problem(None, "rules", f"at most {_MAX_RULES} rules (got {len(rules)})"))
-    names = [r.name for r in rules]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        problems.append(Problem(None, "rules", f"rule names must be unique (got {dupes!r})"))
+    problems += repeated_names((r.name for r in rules), "rules", "rule names")
     if problems:
         raise InputError(problems)
 

@@ -21,7 +21,7 @@ from rapidfuzz.process import cpdist
 
 from idres.blocking import A, B
 from idres.comparisons import Comparison, check_columns
-from idres.errors import InputError, Problem
+from idres.errors import InputError, repeated_names
 
 GAMMA: Final = "gamma."
 TF: Final = "tf."
@@ -119,10 +119,7 @@ def encode(frame: pl.DataFrame, comparisons: Sequence[Comparison]) -> Encoded:
     [0.6666666666666666, 0.3333333333333333]
     """
     problems = check_columns(frame, comparisons)
-    names = [c.name for c in comparisons]
-    dupes = sorted({x for x in names if names.count(x) > 1})
-    if dupes:
-        problems.append(Problem(None, "comparisons", f"names must be unique (got {dupes!r})"))
+    problems += repeated_names((c.name for c in comparisons), "comparisons")
     if problems:
         raise InputError(problems)
     return Encoded(frame.height, tuple(_encode_family(frame, c) for c in comparisons))

@@ -8,6 +8,7 @@ those lines and exit status 2, never a traceback.
 from __future__ import annotations
 
 import difflib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -69,3 +70,13 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def repeated_names(names: Iterable[str], location: str, what: str = "names") -> list[Problem]:
+    """A problem naming the values given more than once in `names` (none: empty list).
+
+    >>> [str(p) for p in repeated_names(["a", "b", "a"], "rules", "rule names")]
+    ["rules: rule names must be unique (got ['a'])"]
+    """
+    dupes = sorted(n for n, k in Counter(names).items() if k > 1)
+    return [Problem(None, location, f"{what} must be unique (got {dupes!r})")] if dupes else []

@@ -207,6 +207,14 @@ def test_encode_names_every_missing_column() -> None:
     assert "'_n.BirthDate'" in str(info.value)
 
 
+def test_encode_refuses_repeated_comparison_names() -> None:
+    frame = pl.DataFrame({norm("FirstName"): ["ann"]})
+    with pytest.raises(
+        InputError, match=r"comparisons: names must be unique \(got \['FirstName'\]\)"
+    ):
+        encode(frame, [FIRST, FIRST])
+
+
 def addr(line: str | None, code: str | None, city: str | None) -> dict[str, str | None]:
     return {
         norm("Address.Address"): line,
