@@ -44,6 +44,7 @@ from idres.merge import (
     resolve_rows,
     timestamp_expr,
 )
+from idres.merge_plan import merge_plan, sorted_field_sources
 
 if TYPE_CHECKING:
     from idres.merge import ConflictResolutionLike
@@ -80,15 +81,11 @@ class MergeOutcome:
     @cached_property
     def field_sources(self) -> pl.DataFrame:
         """ProfileId and FieldSourceProfileIds of each merged profile."""
-        from idres.merge_plan import sorted_field_sources
-
         return sorted_field_sources(self.fields, self.merged.get_column(_PID))
 
     @cached_property
     def plan(self) -> list[dict[str, Any]]:
         """The MergeProfiles requests that replay these merges."""
-        from idres.merge_plan import merge_plan
-
         return merge_plan(self, domain_name=self.domain_name)
 
     @cached_property

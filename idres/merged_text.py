@@ -33,6 +33,8 @@ from idres.json_pieces import (
     text_entry,
 )
 from idres.merge import MERGED_IDS, json_string
+from idres.merge_long import merge_profiles
+from idres.merge_plan import merge_plan_lines
 
 if TYPE_CHECKING:
     from idres.merge import ConflictResolutionLike
@@ -263,9 +265,6 @@ class WideMerge:
 
     def _big_requests(self) -> pl.DataFrame:
         """MainProfileId and request lines of the groups over 21 members (via the long path)."""
-        from idres.merge_long import merge_profiles
-        from idres.merge_plan import merge_plan_lines
-
         if not self.big.height:
             return pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
         outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
