@@ -165,7 +165,8 @@ def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
 
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist); the time each took goes
-    into ``timings.json`` (``write: <file>``)."""
+    into ``timings.json`` (``write: <file>``). The files that do not need the merge go first, while
+    it may still be running."""
     timings = result.timings
     for name, frame in (
         ("links.parquet", result.links),
@@ -181,7 +182,8 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     with _timed(timings, "dead-letters.jsonl"):
         result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
         _released(folder / "dead-letters.jsonl")
-    merge = result.merge
+    with _timed(timings, "waiting for the merge"):  # it runs in the background until now
+        merge = result.merge
     with (folder / "merge-plan.json").open("wb") as plan_file:
         requests = _Requests(plan_file)
         if merge is not None:

@@ -6,6 +6,10 @@ plan, dead letters and risk findings). Groups come from a minimum spanning fores
 weighted by rule level: the forest's links of level ≤ L connect exactly what all links of level ≤ L
 connect, so a group's RuleLevel is its forest's largest level and merge groups are the forest's
 components at MaxAllowedRuleLevelForMerging.
+
+The merge needs only the merge groups, so it runs in a background thread while MatchIds, links
+and the summary are built (and, through :func:`idres.results.write_results`, while the other
+files are written): on two cores the merge leaves about half of one idle.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,16 +60,24 @@ class RuleBasedResult:
 
     links: ProfileIdA, ProfileIdB, RuleLevel, KeyId (star links of each key group);
     keys: RuleLevel, KeyId, Key, Profiles; groups: ProfileId, MatchId, RuleLevel, MergeGroupId
-    (profiles in match groups of two or more only); dead_letters: ProfileId, RuleLevel, Message.
+    (profiles in match groups of two or more only); dead_letters: ProfileId, RuleLevel, Message;
+    merging: the merge, or the Future of one still running (read it through :attr:`merge`).
     """
 
     links: pl.DataFrame
     keys: pl.DataFrame
     groups: pl.DataFrame
     dead_letters: pl.DataFrame
-    merge: WideMerge | None
+    merging: WideMerge | Future[WideMerge] | None
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def merge(self) -> WideMerge | None:
+        """The merged profiles (waits for a merge still running; raises what it raised)."""
+        if isinstance(self.merging, Future):
+            return self.merging.result()
+        return self.merging
 
     @property
     def merge_plan(self) -> list[dict[str, Any]]:
@@ -234,6 +247,30 @@ def run_rule_based(
         ),
     )
 
+    merging: Future[WideMerge] | None = None
+    chosen = assigned.filter(pl.col("__merge").is_not_null())
+    if rules.max_merging_level is not None and chosen.height:
+        step("merging")
+        rows = chosen.get_column(ROW).to_numpy().astype(np.int64)
+        labels = chosen.get_column("__merge").to_numpy()
+        untouched = n - chosen.height
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idres-merge")
+        merging = pool.submit(
+            _timed,
+            timings,
+            "merge",
+            lambda: merge_wide(
+                lazy,
+                labels,
+                rows=rows if file_rows is None else file_rows[rows],
+                resolution=rules.ConflictResolution,
+                domain_name=domain_name,
+                untouched=untouched,
+            ),
+        )
+        pool.shutdown(wait=False)  # the thread ends with the merge
+        del chosen
+
     groups = _timed(timings, "match ids", lambda: named_groups(assigned, ids))
     links = _timed(
         timings,
@@ -250,27 +287,6 @@ def run_rule_based(
         "RuleLevel",
         "Message",
     )
-
-    outcome = None
-    to_merge = groups.filter(pl.col("MergeGroupId").is_not_null()).select(
-        "ProfileId", "MergeGroupId"
-    )
-    if rules.max_merging_level is not None and to_merge.height:
-        step("merging")
-        merging = assigned.filter(pl.col("__merge").is_not_null())
-        rows = merging.get_column(ROW).to_numpy().astype(np.int64)
-        outcome = _timed(
-            timings,
-            "merge",
-            lambda: merge_wide(
-                lazy,
-                merging.get_column("__merge").to_numpy(),
-                rows=rows if file_rows is None else file_rows[rows],
-                resolution=rules.ConflictResolution,
-                domain_name=domain_name,
-                untouched=n - merging.height,
-            ),
-        )
 
     from idres.findings import rule_based_summary
 
@@ -291,7 +307,7 @@ def run_rule_based(
         keys=rl.keys,
         groups=groups,
         dead_letters=dead,
-        merge=outcome,
+        merging=merging,
         summary=summary,
         timings=timings,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,3 +208,55 @@ def test_match_and_merge_group_ids_are_the_digest_of_their_members(frame):
         members = groups.drop_nulls(column).group_by(column).agg(pl.col("ProfileId"))
         for group_id, ids in members.iter_rows():
             assert group_id == match_id(ids), column
+
+
+def _merging_frame() -> pl.DataFrame:
+    return canonicalize(
+        pl.DataFrame(
+            {
+                "ProfileId": ["a", "b", "c"],
+                "PhoneNumber": ["5550100000", "5550100000", None],
+                "FirstName": ["ann", "ann", "bo"],
+                "Note": ["x", "y", "z"],  # a pass-through column: read by the merge only
+            }
+        )
+    )
+
+
+def test_the_merge_runs_in_the_background_and_is_awaited():
+    result = run_rule_based(_merging_frame().lazy(), CONFIG.RuleBasedMatching)
+    assert isinstance(result.merging, Future)
+    merge = result.merge  # waits for it
+    assert merge is not None and merge.merged.get_column("ProfileId").to_list() == ["a"]
+    assert "merge" in result.timings
+    match_only = parse_domain(
+        {"RuleBasedMatching": {"Enabled": True, "MatchingRules": [{"Rule": ["PhoneNumber"]}]}}
+    )
+    assert run_rule_based(_merging_frame(), match_only.RuleBasedMatching).merging is None
+
+
+def test_a_failed_merge_raises_where_it_is_read_and_leaves_no_folder(tmp_path):
+    def broken(_: pl.Series) -> pl.Series:
+        raise ValueError("disk gone")
+
+    # The pass-through column fails only when read, which only the merge does.
+    frame = (
+        _merging_frame()
+        .lazy()
+        .with_columns(pl.col("Note").map_batches(broken, return_dtype=pl.String))
+    )
+    config = parse_domain(
+        {
+            "RuleBasedMatching": {
+                "Enabled": True,
+                "MatchingRules": [{"Rule": ["PhoneNumber"]}],
+                "MaxAllowedRuleLevelForMerging": 1,
+            }
+        }
+    )
+    result = preview(config, frame)
+    assert result.rule_based is not None and result.rule_based.groups.height == 2
+    with pytest.raises(Exception, match="disk gone"):
+        write_results(result, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert list(tmp_path.iterdir()) == []
