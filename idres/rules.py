@@ -358,17 +358,32 @@ def rule_links(
                 cols = columns_of.setdefault(slot.attribute, [])
                 if slot.column not in cols:
                     cols.append(slot.column)
-    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy and Polars release the GIL
+    # Attributes are coded two at a time, those with the most raw columns first (they take
+    # longest), and each level is evaluated as soon as its attributes are coded, in a second pool
+    # (numpy and Polars release the GIL): the levels overlap the coding of the last attributes.
+    from idres.normalize import sources
+
+    def width(attribute: str) -> int:
+        columns = columns_of[attribute]
+        return sum(len(sources(c.removeprefix(schema.NORM_PREFIX))) for c in columns)
+
+    with (
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="idres-code") as pool,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="idres-level") as level_pool,
+    ):
         futures = {
-            a: pool.submit(code_attribute, frame, cols, mode=mode) for a, cols in columns_of.items()
+            a: pool.submit(code_attribute, frame, columns_of[a], mode=mode)
+            for a in sorted(columns_of, key=width, reverse=True)
         }
-        coded = {a: f.result() for a, f in futures.items()}
-    links_list, keys_list, dlq_list = [], [], []
-    for plan in plans:
-        level_links, level_keys, dead = _level(plan, coded, frame.height, low_cardinality_limit)
-        links_list.append(level_links)
-        keys_list.append(level_keys)
-        dlq_list.append(dead)
+
+        def level(plan: LevelPlan) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+            coded = {a: futures[a].result() for a in plan.attributes}
+            return _level(plan, coded, frame.height, low_cardinality_limit)
+
+        done = [f.result() for f in [level_pool.submit(level, plan) for plan in plans]]
+    links_list = [links for links, _, _ in done]
+    keys_list = [keys for _, keys, _ in done]
+    dlq_list = [dead for _, _, dead in done]
     empty_links = pl.DataFrame(
         schema={"a": pl.UInt32, "b": pl.UInt32, "RuleLevel": pl.Int32, "KeyId": pl.UInt32}
     )
