@@ -7,6 +7,8 @@ tens of millions of nodes in seconds; networkx is used only to explain one small
 
 from __future__ import annotations
 
+from typing import Final
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -56,6 +58,15 @@ def component_sizes(labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return counts[labels]
 
 
+#: Weights that are whole numbers 0..15 (rule levels) ride in the low bits of a packed pair key.
+_SMALL_WEIGHTS: Final = 15
+
+
+def _small_weights(w: npt.NDArray[np.float64]) -> bool:
+    """Whether every weight is a whole number in ``0..15`` (rule levels are)."""
+    return bool(w.size) and bool(np.all((w >= 0) & (w <= _SMALL_WEIGHTS) & (w == np.floor(w))))
+
+
 def _dedupe(
     a: npt.NDArray[np.int64],
     b: npt.NDArray[np.int64],
@@ -63,15 +74,37 @@ def _dedupe(
     *,
     keep_max: bool,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """Undirected links as (lo, hi, w), one per node pair, keeping the max (or min) weight.
+    """Undirected links as (lo, hi, w), one per node pair, keeping the max (or min) weight,
+    sorted by (lo, hi).
 
-    Pairs are packed into one 64-bit integer, so this is one integer group-by, then a sort.
+    Pairs are packed into one 64-bit integer, so this is one integer group-by, then a sort; with
+    small whole weights (rule levels) and nodes below 2**30 the weight is packed too and one sort
+    of integers does it all (at 10M links: a third of the time).
     """
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     real = lo != hi
-    key = (lo[real].astype(np.uint64) << np.uint64(32)) | hi[real].astype(np.uint64)
+    lo, hi, w = lo[real], hi[real], w[real]
+    if _small_weights(w) and int(hi.max()) < 1 << 30:
+        code = (_SMALL_WEIGHTS - w) if keep_max else w  # the kept weight sorts first
+        packed = (
+            (lo.astype(np.uint64) << np.uint64(34))
+            | (hi.astype(np.uint64) << np.uint64(4))
+            | code.astype(np.uint64)
+        )
+        ordered = pl.Series(packed).sort().to_numpy()
+        pair = ordered >> np.uint64(4)
+        first = np.ones(ordered.size, dtype=bool)
+        first[1:] = pair[1:] != pair[:-1]
+        ordered, pair = ordered[first], pair[first]
+        kept = (ordered & np.uint64(_SMALL_WEIGHTS)).astype(np.float64)
+        return (
+            (pair >> np.uint64(30)).astype(np.int64),
+            (pair & np.uint64((1 << 30) - 1)).astype(np.int64),
+            _SMALL_WEIGHTS - kept if keep_max else kept,
+        )
+    key = (lo.astype(np.uint64) << np.uint64(32)) | hi.astype(np.uint64)
     best = pl.col("w").max() if keep_max else pl.col("w").min()
-    pairs = pl.DataFrame({"k": key, "w": w[real]}).group_by("k").agg(best).sort("k")
+    pairs = pl.DataFrame({"k": key, "w": w}).group_by("k").agg(best).sort("k")
     k = pairs.get_column("k").to_numpy()
     return (
         (k >> np.uint64(32)).astype(np.int64),
@@ -99,15 +132,28 @@ def spanning_forest(
     if a.size == 0:
         return a, b, w
     lo, hi, w = _dedupe(a, b, w, keep_max=maximum)
-    # scipy needs strictly positive weights (zeros mean "no edge"): shift into [1, 2 + range].
-    shifted = (w.max() - w) + 1.0 if maximum else (w - w.min()) + 1.0
-    graph = coo_matrix((shifted, (lo, hi)), shape=(n, n)).tocsr()
+    if not w.size:  # self-links only
+        return lo, hi, w
+    # scipy needs strictly positive weights (zeros mean "no edge") and adds nothing of its own,
+    # so it gets each weight's rank 1, 2, ... (ascending, or descending for a maximum forest) and
+    # the forest's weights are read back by rank: exact, where shifting floats into [1, 2] made
+    # weights closer than 2e-16 tie. Rule levels are their own ranks (no sort of the weights).
+    if _small_weights(w):
+        values = np.arange(_SMALL_WEIGHTS + 1, dtype=np.float64)
+        rank = w + 1.0
+    else:
+        values, inverse = np.unique(w, return_inverse=True)
+        rank = inverse.astype(np.float64) + 1.0
+    if maximum:
+        rank = values.size + 1.0 - rank
+    graph = coo_matrix((rank, (lo, hi)), shape=(n, n)).tocsr()
     tree = minimum_spanning_tree(graph).tocoo()
     ta = np.minimum(tree.row, tree.col).astype(np.int64)
     tb = np.maximum(tree.row, tree.col).astype(np.int64)
-    # Look the exact original weights up (undoing the shift would add rounding error).
-    exact = coo_matrix((w, (lo, hi)), shape=(n, n)).tocsr()
-    return ta, tb, np.asarray(exact[ta, tb]).ravel().astype(np.float64)
+    picked = np.rint(tree.data).astype(np.int64)
+    if maximum:
+        picked = values.size + 1 - picked
+    return ta, tb, values[picked - 1].astype(np.float64)
 
 
 def group_max(
