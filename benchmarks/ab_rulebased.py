@@ -1,0 +1,89 @@
+"""A/B of the rule-based preview: this working tree against a git revision, runs alternating.
+
+On a shared machine the same run varies by ±15 % from one hour to the next, so a change is judged by
+runs of both sides taken in turns on the same Parquet file: each run is a fresh process (its own
+peak RSS) doing :func:`benchmarks.scale_rulebased.run_idres` (read → preview → results folder).
+The revision is checked out into a temporary git worktree, removed afterwards.
+
+    PYTHONPATH=. .venv/bin/python -m benchmarks.ab_rulebased --base HEAD~1 --size 10000000 --pairs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CHILD = (
+    "import json, sys; from benchmarks.scale_rulebased import run_idres; "
+    "print(json.dumps(run_idres(sys.argv[1], sys.argv[2])))"
+)
+
+
+def _run(tree: Path, parquet: Path) -> dict:
+    """One run of the preview with the code of `tree`, in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(parquet), out + "/res"],
+            cwd=tree,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _median_stages(runs: list[dict]) -> dict[str, float]:
+    names = dict.fromkeys(k for r in runs for k in r["stages"])
+    return {k: statistics.median(r["stages"].get(k, 0.0) for r in runs) for k in names}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", default="HEAD", help="git revision to compare against")
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "idres-bench"))
+    args = parser.parse_args()
+    from benchmarks.data import make_profiles
+
+    parquet = Path(args.data_dir) / f"profiles-{args.size}.parquet"
+    if not parquet.exists():
+        parquet.parent.mkdir(parents=True, exist_ok=True)
+        make_profiles(args.size, seed=0).write_parquet(parquet)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "base"
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", "-q", str(base), args.base], cwd=ROOT, check=True
+        )
+        try:
+            sides: dict[str, list[dict]] = {"base": [], "new": []}
+            for _ in range(args.pairs):
+                for side, tree in (("base", base), ("new", ROOT)):
+                    sides[side].append(_run(tree, parquet))
+                    print(f"{side}: {sides[side][-1]['total']:.1f} s", flush=True)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
+    print(
+        "\n| side | median s | runs s | peak RSS GB | stages (median s) |\n|---|---:|---|---:|---|"
+    )
+    for side, runs in sides.items():
+        totals = [r["total"] for r in runs]
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in _median_stages(runs).items())
+        print(
+            f"| {side} ({args.base if side == 'base' else 'working tree'}) | "
+            f"{statistics.median(totals):.1f} | {', '.join(f'{t:.1f}' for t in totals)} | "
+            f"{max(r['peak_mb'] for r in runs) / 1024:.1f} | {stages} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
