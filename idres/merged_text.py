@@ -43,6 +43,8 @@ _PID: Final = schema.PROFILE_ID
 _ATTR: Final = schema.ATTRIBUTES + "."
 _FOLD: Final = {"PartyType": "PartyTypeString", "Gender": "GenderString"}
 _CHUNK: Final = 100_000
+_SOURCES_KEY: Final = "FieldSourceProfileIds"
+_SOURCES: Final = "__sources"  # a chunk's FieldSourceProfileIds text, shared by both lines
 MAX_PER_REQUEST: Final = 20
 T = TypeVar("T")
 _DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -163,7 +165,7 @@ class WideMerge:
             (attributes if f.is_attribute else scalars).append(entry)
         if attributes:
             scalars.append(pieces.obj(attributes, key="Attributes"))
-        return pieces.obj(scalars, key="FieldSourceProfileIds", always=always)
+        return pieces.obj(scalars, key=_SOURCES_KEY, always=always)
 
     def _provenance(self, pieces: JsonPieces) -> Entry:
         """``FieldProvenance``: per field (unfolded names) its kept value's UpdatedAt and Source."""
@@ -192,8 +194,9 @@ class WideMerge:
         chunks = [c.with_columns(pieces.prepare).select(sources) for c in self._chunks()]
         return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
 
-    def _profile_line(self, pieces: JsonPieces) -> pl.Expr:
-        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
+    def _profile_line(self, pieces: JsonPieces, sources: Entry) -> pl.Expr:
+        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`), with
+        `sources` as its FieldSourceProfileIds."""
         record = [c for c in self.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
         record += [c for c in self.merged.columns if c != _PID and schema.is_passthrough(c)]
         n = self.merged.height
@@ -214,12 +217,12 @@ class WideMerge:
         if record:
             encoded = pl.struct(record).struct.json_encode().str.slice(1).str.head(-1)
             line.append(pl.concat_str(pl.lit(","), encoded))
-        line += after_first([self._sources(pieces, always=True), self._provenance(pieces)])
+        line += after_first([sources, self._provenance(pieces)])
         return joined([*line, pl.lit("}")])
 
-    def _request_line(self, pieces: JsonPieces) -> pl.Expr:
-        """Each MergeProfiles request of a small group (≤ 21 members), over the same chunk."""
-        sources = self._sources(pieces, always=False)
+    def _request_line(self, sources: Entry) -> pl.Expr:
+        """Each MergeProfiles request of a small group (≤ 21 members), over the same chunk, with
+        `sources` as its FieldSourceProfileIds (left out when empty)."""
         return joined(
             [
                 pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
@@ -243,13 +246,27 @@ class WideMerge:
             raise ConfigError(Problem(None, "DomainName", message))
         big_lines = self._big_requests() if requests else None
         pieces = JsonPieces()
+        shared: list[pl.Expr] = []
+        if profiles and requests:
+            # FieldSourceProfileIds is built once per chunk, as text both lines copy: joining its
+            # pieces a second time for the requests cost more than one more copy of the text.
+            text = joined(self._sources(pieces, always=True).value)
+            shared = [text.alias(_SOURCES)]
+            held = pl.col(_SOURCES) != "{}"
+            profile_sources = json_entry(_SOURCES_KEY, _SOURCES)
+            request_sources = Entry(_SOURCES_KEY, [pl.when(held).then(pl.col(_SOURCES))], held)
+        else:
+            profile_sources = self._sources(pieces, always=True)
+            request_sources = self._sources(pieces, always=False)
         # Only the side asked for is built: each line's pieces add their own prepared columns.
-        profile = self._profile_line(pieces) if profiles else None
-        request = self._request_line(pieces) if big_lines is not None else None
+        profile = self._profile_line(pieces, profile_sources) if profiles else None
+        request = self._request_line(request_sources) if big_lines is not None else None
         nothing = pl.Series([], dtype=pl.String)
 
         def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
             part = part.with_columns(pieces.prepare)
+            if shared:
+                part = part.with_columns(shared)
             lines = nothing if profile is None else part.select(profile.alias("P")).to_series()
             if big_lines is None or request is None:
                 return lines, nothing

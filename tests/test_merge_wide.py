@@ -82,6 +82,10 @@ def test_wide_merge_equals_the_long_merge(model: str, table: tuple) -> None:
     assert wide.field_sources().equals(sources, check_names=False)
     assert pl.concat(list(wide.json_lines())).to_list() == lines.to_list()
     assert pl.concat(list(wide.plan_lines())).to_list() == plan.to_list()
+    # Both at once (FieldSourceProfileIds built once per chunk and shared): the same bytes.
+    both = list(wide.texts())
+    assert [x for p, _ in both for x in p.to_list()] == lines.to_list()
+    assert [x for _, r in both for x in r.to_list()] == plan.to_list()
     assert wide.plan == [__import__("json").loads(s) for s in plan.to_list()]
 
 
@@ -152,3 +156,26 @@ def test_reader_returns_members_in_the_order_of_their_rows(data) -> None:
     assert read(["v"]).get_column("v").to_list() == rows.tolist()
     subset = np.array([data.draw(st.booleans()) for _ in range(rows.size)])
     assert read(["v"], subset).get_column("v").to_list() == rows[subset].tolist()
+
+
+def test_a_group_with_no_field_values_has_no_sources_in_its_request() -> None:
+    """p1+p2 hold nothing to keep: their request has no FieldSourceProfileIds (their merged
+    profile shows ``{}``), while p3+p4's does; texts() built together equal the long path's."""
+    frame = canonicalize(
+        pl.DataFrame(
+            {
+                "ProfileId": ["p1", "p2", "p3", "p4"],
+                "FirstName": [None, " ", "Ann", "Anne"],
+                "LastUpdatedAt": ["2024-01-01T00:00:00Z", None, "2024-02-01T00:00:00Z", None],
+            }
+        )
+    )
+    labels = np.array([0, 0, 1, 1])
+    wide = merge_wide(frame, labels, domain_name="demo")
+    _, _, lines, plan = _long(frame, labels, None)
+    both = list(wide.texts())
+    assert [x for p, _ in both for x in p.to_list()] == lines.to_list()
+    requests = [x for _, r in both for x in r.to_list()]
+    assert requests == plan.to_list()
+    assert ["FieldSourceProfileIds" in r for r in requests] == [False, True]
+    assert '"FieldSourceProfileIds":{}' in lines[0]
