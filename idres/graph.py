@@ -79,7 +79,7 @@ def _dedupe(
 
     Pairs are packed into one 64-bit integer, so this is one integer group-by, then a sort; with
     small whole weights (rule levels) and nodes below 2**30 the weight is packed too and one sort
-    of integers does it all (at 10M links: a third of the time).
+    of integers does it all (9M random links: the whole forest 4.5-5.0 -> 3.3-3.6 s).
     """
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     real = lo != hi
