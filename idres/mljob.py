@@ -22,7 +22,6 @@ Choices [choice]:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from idres.fellegi_sunter import MATCH_WEIGHT
 from idres.ids import group_ids
 from idres.ml import CONFIDENCE, DEFAULT_LINK_THRESHOLD, GROUP, ROW, check_threshold
 from idres.normalize import MODES
+from idres.timings import timed_call
 
 if TYPE_CHECKING:
     from idres.config import DomainConfig
@@ -182,13 +182,6 @@ def _targets() -> list[str]:
     return sorted(c.removeprefix(schema.NORM_PREFIX) for c in cols)
 
 
-def _timed(timings: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
-    start = time.perf_counter()
-    out = step()
-    timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
-    return out
-
-
 def _score(normalized: pl.DataFrame, opts: MLOptions, timings: dict[str, float]) -> Any:
     from idres.ml import score_profiles
     from idres.scoring import load_model
@@ -268,7 +261,7 @@ def run_ml_job(
 
     step("ML: normalizing")
     wanted = _targets()
-    normalized = _timed(
+    normalized = timed_call(
         timings,
         "normalize",
         lambda: normalize(
@@ -281,8 +274,8 @@ def run_ml_job(
     scores = _score(normalized, opts, timings)
     del normalized
     step("ML: grouping")
-    groups = _timed(timings, "groups", lambda: _groups(ids, scores.pairs, opts.link_threshold))
-    pairs = _timed(timings, "pair ids", lambda: _pairs(ids, scores.pairs))
+    groups = timed_call(timings, "groups", lambda: _groups(ids, scores.pairs, opts.link_threshold))
+    pairs = timed_call(timings, "pair ids", lambda: _pairs(ids, scores.pairs))
     candidates = profiles.join(groups.select(schema.PROFILE_ID), on=schema.PROFILE_ID, how="semi")
 
     consolidation = None
@@ -290,7 +283,7 @@ def run_ml_job(
     if auto is not None and auto.Consolidation is not None:
         step("ML: auto-merging")
         threshold = auto.MinAllowedConfidenceScoreForMerging
-        result = _timed(
+        result = timed_call(
             timings,
             "consolidate",
             lambda: consolidate(

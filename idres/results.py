@@ -11,9 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final
@@ -23,6 +20,7 @@ import polars as pl
 from idres import schema
 from idres.atomic import atomic_dir
 from idres.errors import Problem, ResultsError
+from idres.timings import timed
 
 if TYPE_CHECKING:
     from idres.config import DomainConfig
@@ -156,45 +154,40 @@ class _Requests:
         _write_chunk(lines, self.out)
 
 
-@contextmanager
-def _timed(timings: dict[str, float], name: str) -> Iterator[None]:
-    start = time.perf_counter()
-    yield
-    timings[f"write: {name}"] = time.perf_counter() - start
-
-
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist); the time each took goes
     into ``timings.json`` (``write: <file>``). The files that do not need the merge go first, while
     it may still be running."""
     timings = result.timings
+    for name in [k for k in timings if k.startswith("write: ")]:  # a previous write's
+        del timings[name]
     for name, frame in (
         ("links.parquet", result.links),
         ("keys.parquet", result.keys),
         ("groups.parquet", result.groups),
     ):
-        with _timed(timings, name):
+        with timed(timings, f"write: {name}"):
             frame.write_parquet(folder / name, compression=PARQUET_COMPRESSION)
             _released(folder / name)
-    with _timed(timings, "matches.jsonl"):
+    with timed(timings, "write: matches.jsonl"):
         _matches_jsonl(result.groups).write_ndjson(folder / "matches.jsonl")
         _released(folder / "matches.jsonl")
-    with _timed(timings, "dead-letters.jsonl"):
+    with timed(timings, "write: dead-letters.jsonl"):
         result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
         _released(folder / "dead-letters.jsonl")
-    with _timed(timings, "waiting for the merge"):  # it runs in the background until now
+    with timed(timings, "write: waiting for the merge"):  # it runs in the background until now
         merge = result.merge
     with (folder / "merge-plan.json").open("wb") as plan_file:
         requests = _Requests(plan_file)
         if merge is not None:
-            with _timed(timings, "merged-profiles.parquet"):
+            with timed(timings, "write: merged-profiles.parquet"):
                 merge.merged.write_parquet(
                     folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
                 )
                 _released(folder / "merged-profiles.parquet")
             # One pass writes both files: a chunk's FieldSourceProfileIds serve both.
             with (
-                _timed(timings, "merged-profiles.jsonl + merge-plan.json"),
+                timed(timings, "write: merged-profiles.jsonl + merge-plan.json"),
                 (folder / "merged-profiles.jsonl").open("wb") as profiles_file,
             ):
                 for profiles, plan in merge.texts():

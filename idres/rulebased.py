@@ -15,7 +15,6 @@ files are written): on two cores the merge leaves about half of one idle.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from idres.rules import (
     raw_columns,
     rule_links,
 )
+from idres.timings import timed_call
 
 if TYPE_CHECKING:
     from idres.config import RuleBasedMatching
@@ -83,13 +83,6 @@ class RuleBasedResult:
     def merge_plan(self) -> list[dict[str, Any]]:
         """The MergeProfiles requests that replay the merges (built on first use)."""
         return self.merge.plan if self.merge is not None else []
-
-
-def _timed(timings: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
-    start = time.perf_counter()
-    out = step()
-    timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
-    return out
 
 
 def assign_groups(
@@ -223,7 +216,7 @@ def run_rule_based(
     step("building rule keys")
     # Only the rule columns are read here; the other columns only for profiles that merge.
     rule_frame = by_id.select([c for c in needed if c in names])
-    rl = _timed(
+    rl = timed_call(
         timings,
         "rule keys",
         lambda: rule_links(
@@ -235,7 +228,7 @@ def run_rule_based(
     )
     step("grouping")
     n = ids.len()
-    assigned = _timed(
+    assigned = timed_call(
         timings,
         "groups",
         lambda: assign_groups(
@@ -256,7 +249,7 @@ def run_rule_based(
         untouched = n - chosen.height
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idres-merge")
         merging = pool.submit(
-            _timed,
+            timed_call,
             timings,
             "merge",
             lambda: merge_wide(
@@ -271,8 +264,8 @@ def run_rule_based(
         pool.shutdown(wait=False)  # the thread ends with the merge
         del chosen
 
-    groups = _timed(timings, "match ids", lambda: named_groups(assigned, ids))
-    links = _timed(
+    groups = timed_call(timings, "match ids", lambda: named_groups(assigned, ids))
+    links = timed_call(
         timings,
         "links",
         lambda: rl.links.select(

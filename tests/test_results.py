@@ -1,12 +1,16 @@
-"""results: matches.jsonl rows (one match group a line, by MatchId, members in order)."""
+"""results: matches.jsonl rows (one match group a line, by MatchId, members in order); timings.json."""
 
+import json
 import random
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idres.results import _matches_jsonl
+from idres.config import parse_domain
+from idres.pipeline import preview
+from idres.profiles import canonicalize
+from idres.results import _matches_jsonl, write_results
 
 
 def _reference(groups: pl.DataFrame) -> pl.DataFrame:
@@ -62,3 +66,24 @@ def test_same_rows_as_sorting_the_strings(ids: list[tuple[str]], rnd: random.Ran
     rnd.shuffle(order)
     shuffled = groups[order]
     assert _matches_jsonl(shuffled).equals(_reference(groups))
+
+
+def test_each_write_records_its_own_write_times(tmp_path) -> None:
+    """Writing a result twice does not add the first write's times to the second's."""
+    config = parse_domain(
+        {
+            "RuleBasedMatching": {
+                "Enabled": True,
+                "MatchingRules": [{"Rule": ["EmailAddress"]}],
+                "MaxAllowedRuleLevelForMerging": 1,
+            }
+        }
+    )
+    frame = canonicalize(pl.DataFrame({"ProfileId": ["a", "b"], "EmailAddress": ["x@y", "x@y"]}))
+    result = preview(config, frame)
+    assert result.rule_based is not None
+    result.rule_based.timings["write: matches.jsonl"] = 1000.0
+    write_results(result, tmp_path / "out")
+    written = json.loads((tmp_path / "out" / "rule-based" / "timings.json").read_text())
+    assert 0 <= written["write: matches.jsonl"] < 1000
+    assert "merge" in written and "write: waiting for the merge" in written
