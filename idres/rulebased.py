@@ -15,10 +15,11 @@ files are written): on two cores the merge leaves about half of one idle.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 DEFAULT_MAX_GROUP_SIZE = 50
 DEFAULT_HUB_LIMIT = 20
 
@@ -83,6 +85,29 @@ class RuleBasedResult:
     def merge_plan(self) -> list[dict[str, Any]]:
         """The MergeProfiles requests that replay the merges (built on first use)."""
         return self.merge.plan if self.merge is not None else []
+
+
+def in_background(work: Callable[[], T], *, name: str) -> Future[T]:
+    """Run `work` in a daemon thread; its Future holds the result or the exception.
+
+    A daemon thread, not an executor's: an interrupted run (Ctrl-C while the other files are
+    written) exits at once instead of waiting at exit for a merge nobody will read.
+
+    >>> in_background(lambda: 6 * 7, name="demo").result()
+    42
+    """
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work())
+        except Exception as exc:  # handed to whoever reads the Future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
 
 
 def assign_groups(
@@ -247,21 +272,21 @@ def run_rule_based(
         rows = chosen.get_column(ROW).to_numpy().astype(np.int64)
         labels = chosen.get_column("__merge").to_numpy()
         untouched = n - chosen.height
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="idres-merge")
-        merging = pool.submit(
-            timed_call,
-            timings,
-            "merge",
-            lambda: merge_wide(
-                lazy,
-                labels,
-                rows=rows if file_rows is None else file_rows[rows],
-                resolution=rules.ConflictResolution,
-                domain_name=domain_name,
-                untouched=untouched,
+        merging = in_background(
+            lambda: timed_call(
+                timings,
+                "merge",
+                lambda: merge_wide(
+                    lazy,
+                    labels,
+                    rows=rows if file_rows is None else file_rows[rows],
+                    resolution=rules.ConflictResolution,
+                    domain_name=domain_name,
+                    untouched=untouched,
+                ),
             ),
+            name="idres-merge",
         )
-        pool.shutdown(wait=False)  # the thread ends with the merge
         del chosen
 
     groups = timed_call(timings, "match ids", lambda: named_groups(assigned, ids))

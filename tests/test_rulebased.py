@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -260,3 +263,35 @@ def test_a_failed_merge_raises_where_it_is_read_and_leaves_no_folder(tmp_path):
         write_results(result, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_left_early_does_not_wait_for_its_merge(tmp_path):
+    """The merge thread is a daemon: a process that stops (Ctrl-C, or just exits) while a slow
+    merge runs ends at once instead of finishing the merge nobody will read."""
+    script = tmp_path / "early.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import time, polars as pl
+            from idres.config import parse_domain
+            from idres.pipeline import preview
+            from idres.profiles import canonicalize
+
+            def slow(s):
+                time.sleep(120)
+                return s
+
+            frame = canonicalize(pl.DataFrame({"ProfileId": ["a", "b"], "PhoneNumber": ["1", "1"],
+                                               "Note": ["x", "y"]}))
+            lazy = frame.lazy().with_columns(pl.col("Note").map_batches(slow, return_dtype=pl.String))
+            config = parse_domain({"RuleBasedMatching": {"Enabled": True, "MatchingRules": [
+                {"Rule": ["PhoneNumber"]}], "MaxAllowedRuleLevelForMerging": 1}})
+            result = preview(config, lazy)
+            print(result.rule_based.groups.height, flush=True)
+            """
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "2"
