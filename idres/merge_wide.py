@@ -5,9 +5,10 @@ fields carry their own provenance. A rule-based preview merges original records 
 field of a record shares its record's LastUpdatedAt and SourceObjectType, and the winner order of
 :mod:`idres.merge` (SourceName first under SOURCE, latest UpdatedAt, held by the survivor, smallest
 ProfileId) is one order of the member *rows*, the same for every field. So the members are sorted
-once, and each field's winner in each group is the first row holding a value: a binary search over
-the rows that hold it, per field, with no per-row or per-group Python. Under SOURCE the provenance
-of a value is the latest row holding that same value (equal values are no conflict): a second order.
+once, and each field's winner in each group is the first row holding a value (one
+``np.minimum.reduceat`` pass per field, :func:`first_holding`), with no per-row or per-group
+Python. Under SOURCE the provenance of a value is the latest row holding that same value (equal
+values are no conflict): a second order.
 
 From a scan, the members' columns are read a batch at a time (:class:`_Reader`). The result, a
 :class:`idres.merged_text.WideMerge`, writes byte for byte what the long path writes; tests check it
@@ -17,7 +18,6 @@ on random tables.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -33,6 +33,7 @@ from idres.merge import (
     timestamp_expr,
 )
 from idres.merged_text import MAX_PER_REQUEST, Field, WideMerge, fields_of
+from idres.threads import in_order
 
 if TYPE_CHECKING:
     from idres.merge import ConflictResolutionLike
@@ -124,22 +125,6 @@ def _batches(fields: list[Field]) -> Iterator[list[int]]:
         yield batch
 
 
-def _read_ahead(read: _Reader, fields: list[Field]) -> Iterator[tuple[list[int], pl.DataFrame]]:
-    """Each batch of :func:`_batches` with its columns, the next batch read in a thread while the
-    caller merges this one (reading is Polars' work, merging mostly single-threaded numpy)."""
-    batches = list(_batches(fields))
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="idres-read") as pool:
-        pending = [
-            pool.submit(read, [c for j in b for c in fields[j].columns]) for b in batches[:1]
-        ]
-        for k, batch in enumerate(batches):
-            table = pending.pop().result()
-            if k + 1 < len(batches):
-                wanted = [c for j in batches[k + 1] for c in fields[j].columns]
-                pending.append(pool.submit(read, wanted))
-            yield batch, table
-
-
 def merge_wide(
     members: pl.DataFrame | pl.LazyFrame,
     labels: np.ndarray,
@@ -198,7 +183,13 @@ def merge_wide(
     origins = np.empty_like(values)
     kept: dict[str, pl.Series] = {}
     big_parts = [base[big_index]]  # whole rows of the groups planned by merge.py
-    for batch, table in _read_ahead(read, fields):
+
+    # The next batch is read in a thread while this one merges (reading is Polars' work, merging
+    # mostly single-threaded numpy).
+    def batch_of(batch: list[int]) -> tuple[list[int], pl.DataFrame]:
+        return batch, read([c for j in batch for c in fields[j].columns])
+
+    for batch, table in in_order(_batches(fields), batch_of, workers=1):
         for j in batch:
             values[j], origins[j] = _field_winner(table, fields[j], code, winner_order, recency)
         kept.update(_kept(table, [(j, fields[j]) for j in batch], values))

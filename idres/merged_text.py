@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import polars as pl
@@ -35,6 +34,7 @@ from idres.json_pieces import (
 from idres.merge import MERGED_IDS, json_string
 from idres.merge_long import merge_profiles
 from idres.merge_plan import merge_plan_lines
+from idres.threads import in_order
 
 if TYPE_CHECKING:
     from idres.merge import ConflictResolutionLike
@@ -46,7 +46,6 @@ _CHUNK: Final = 100_000
 _SOURCES_KEY: Final = "FieldSourceProfileIds"
 _SOURCES: Final = "__sources"  # a chunk's FieldSourceProfileIds text, shared by both lines
 MAX_PER_REQUEST: Final = 20
-T = TypeVar("T")
 _DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -75,19 +74,6 @@ def fields_of(columns: list[str]) -> list[Field]:
         if parts:
             out.append(Field(kind, parts))
     return out + [Field(c, (c,)) for c in sorted(schema.attribute_columns(columns))]
-
-
-def _in_order(chunks: Iterator[pl.DataFrame], make: Callable[[pl.DataFrame], T]) -> Iterator[T]:
-    """`make` of each chunk, two chunks at a time in threads (Polars releases the GIL and one
-    chunk's text rarely keeps both cores busy), yielded in order."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        pending: list[Future[T]] = []
-        for chunk in chunks:
-            pending.append(pool.submit(make, chunk))
-            if len(pending) == 2:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
 
 
 @dataclass(frozen=True, eq=False)
@@ -278,7 +264,7 @@ class WideMerge:
                 out = pl.concat([out, extra]).sort(_PID, maintain_order=True)
             return lines, out.get_column("Request")
 
-        yield from _in_order(self._chunks(), make)
+        yield from in_order(self._chunks(), make)  # two chunks at a time
 
     def _big_requests(self) -> pl.DataFrame:
         """MainProfileId and request lines of the groups over 21 members (via the long path)."""

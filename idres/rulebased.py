@@ -15,11 +15,10 @@ files are written): on two cores the merge leaves about half of one idle.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -33,6 +32,7 @@ from idres.rules import (
     raw_columns,
     rule_links,
 )
+from idres.threads import in_background
 from idres.timings import timed_call
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 DEFAULT_MAX_GROUP_SIZE = 50
 DEFAULT_HUB_LIMIT = 20
 
@@ -85,29 +84,6 @@ class RuleBasedResult:
     def merge_plan(self) -> list[dict[str, Any]]:
         """The MergeProfiles requests that replay the merges (built on first use)."""
         return self.merge.plan if self.merge is not None else []
-
-
-def in_background(work: Callable[[], T], *, name: str) -> Future[T]:
-    """Run `work` in a daemon thread; its Future holds the result or the exception.
-
-    A daemon thread, not an executor's: an interrupted run (Ctrl-C while the other files are
-    written) exits at once instead of waiting at exit for a merge nobody will read.
-
-    >>> in_background(lambda: 6 * 7, name="demo").result()
-    42
-    """
-    future: Future[T] = Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(work())
-        except Exception as exc:  # handed to whoever reads the Future
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return future
 
 
 def assign_groups(
