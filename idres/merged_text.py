@@ -132,7 +132,7 @@ class WideMerge:
                 self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged")
             )
 
-    def _sources(self, pieces: JsonPieces, *, always: bool) -> Entry:
+    def _sources(self, pieces: JsonPieces) -> Entry:
         """``FieldSourceProfileIds`` (MergeProfiles keys: PartyTypeString and GenderString fold
         into PartyType and Gender, Attributes by key), over a frame of :meth:`_indices`."""
         names = [f.name for f in self.fields]
@@ -151,7 +151,12 @@ class WideMerge:
             (attributes if f.is_attribute else scalars).append(entry)
         if attributes:
             scalars.append(pieces.obj(attributes, key="Attributes"))
-        return pieces.obj(scalars, key=_SOURCES_KEY, always=always)
+        return pieces.obj(scalars, key=_SOURCES_KEY, always=True)
+
+    def _sources_text(self, pieces: JsonPieces) -> pl.Expr:
+        """The ``FieldSourceProfileIds`` object of each merged profile as JSON text (``{}``
+        when empty), over a frame of :meth:`_indices`."""
+        return joined(self._sources(pieces).value)
 
     def _provenance(self, pieces: JsonPieces) -> Entry:
         """``FieldProvenance``: per field (unfolded names) its kept value's UpdatedAt and Source."""
@@ -176,7 +181,7 @@ class WideMerge:
     def field_sources(self) -> pl.Series:
         """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
         pieces = JsonPieces()
-        sources = joined(self._sources(pieces, always=True).value).alias("FieldSourceProfileIds")
+        sources = self._sources_text(pieces).alias(_SOURCES_KEY)
         chunks = [c.with_columns(pieces.prepare).select(sources) for c in self._chunks()]
         return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
 
@@ -232,27 +237,19 @@ class WideMerge:
             raise ConfigError(Problem(None, "DomainName", message))
         big_lines = self._big_requests() if requests else None
         pieces = JsonPieces()
-        shared: list[pl.Expr] = []
-        if profiles and requests:
-            # FieldSourceProfileIds is built once per chunk, as text both lines copy: joining its
-            # pieces a second time for the requests cost more than one more copy of the text.
-            text = joined(self._sources(pieces, always=True).value)
-            shared = [text.alias(_SOURCES)]
-            held = pl.col(_SOURCES) != "{}"
-            profile_sources = json_entry(_SOURCES_KEY, _SOURCES)
-            request_sources = Entry(_SOURCES_KEY, [pl.when(held).then(pl.col(_SOURCES))], held)
-        else:
-            profile_sources = self._sources(pieces, always=True)
-            request_sources = self._sources(pieces, always=False)
+        # FieldSourceProfileIds is built once per chunk, as text both lines copy: joining its
+        # pieces a second time for the requests cost more than one more copy of the text.
+        shared = self._sources_text(pieces).alias(_SOURCES)
+        held = pl.col(_SOURCES) != "{}"
+        profile_sources = json_entry(_SOURCES_KEY, _SOURCES)
+        request_sources = Entry(_SOURCES_KEY, [pl.when(held).then(pl.col(_SOURCES))], held)
         # Only the side asked for is built: each line's pieces add their own prepared columns.
         profile = self._profile_line(pieces, profile_sources) if profiles else None
         request = self._request_line(request_sources) if big_lines is not None else None
         nothing = pl.Series([], dtype=pl.String)
 
         def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-            part = part.with_columns(pieces.prepare)
-            if shared:
-                part = part.with_columns(shared)
+            part = part.with_columns(pieces.prepare).with_columns(shared)
             lines = nothing if profile is None else part.select(profile.alias("P")).to_series()
             if big_lines is None or request is None:
                 return lines, nothing
