@@ -42,7 +42,7 @@ def _best(a: np.ndarray, b: np.ndarray, w: np.ndarray, *, keep_max: bool) -> dic
 def test_dedupe_keeps_one_link_per_pair_with_its_best_weight(whole, keep_max, data):
     """Both routes (rule levels packed into the sort key; any float weights) agree with a dict."""
     _, a, b, w = data.draw(links(whole=whole))
-    lo, hi, kept = _dedupe(a, b, w, keep_max=keep_max)
+    lo, hi, kept = _dedupe(a, b, w, keep_max=keep_max, small=whole)
     assert dict(zip(zip(lo.tolist(), hi.tolist(), strict=True), kept.tolist(), strict=True)) == (
         _best(a, b, w, keep_max=keep_max)
     )
