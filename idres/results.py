@@ -158,44 +158,43 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist); the time each took goes
     into ``timings.json`` (``write: <file>``). The files that do not need the merge go first, while
     it may still be running."""
-    timings = result.timings
-    for name in [k for k in timings if k.startswith("write: ")]:  # a previous write's
-        del timings[name]
+    writes: dict[str, float] = {}  # this write's own times, filed as "write: <file>" at the end
     for name, frame in (
         ("links.parquet", result.links),
         ("keys.parquet", result.keys),
         ("groups.parquet", result.groups),
     ):
-        with timed(timings, f"write: {name}"):
+        with timed(writes, name):
             frame.write_parquet(folder / name, compression=PARQUET_COMPRESSION)
             _released(folder / name)
-    with timed(timings, "write: matches.jsonl"):
+    with timed(writes, "matches.jsonl"):
         _matches_jsonl(result.groups).write_ndjson(folder / "matches.jsonl")
         _released(folder / "matches.jsonl")
-    with timed(timings, "write: dead-letters.jsonl"):
+    with timed(writes, "dead-letters.jsonl"):
         result.dead_letters.write_ndjson(folder / "dead-letters.jsonl")
         _released(folder / "dead-letters.jsonl")
-    with timed(timings, "write: waiting for the merge"):  # it runs in the background until now
+    with timed(writes, "waiting for the merge"):  # it runs in the background until now
         merge = result.merge
     with (folder / "merge-plan.json").open("wb") as plan_file:
         requests = _Requests(plan_file)
         if merge is not None:
-            with timed(timings, "write: merged-profiles.parquet"):
+            with timed(writes, "merged-profiles.parquet"):
                 merge.merged.write_parquet(
                     folder / "merged-profiles.parquet", compression=PARQUET_COMPRESSION
                 )
                 _released(folder / "merged-profiles.parquet")
             # One pass writes both files: a chunk's FieldSourceProfileIds serve both.
             with (
-                timed(timings, "write: merged-profiles.jsonl + merge-plan.json"),
+                timed(writes, "merged-profiles.jsonl + merge-plan.json"),
                 (folder / "merged-profiles.jsonl").open("wb") as profiles_file,
             ):
                 for profiles, plan in merge.texts():
                     _write_chunk(profiles, profiles_file)
                     requests.add(plan)
         requests.close()
+    result.timings.update({f"write: {name}": t for name, t in writes.items()})
     _dump(folder / "summary.json", result.summary)
-    _dump(folder / "timings.json", timings)
+    _dump(folder / "timings.json", result.timings)
 
 
 def write_results(result: PreviewResult, out_dir: str | Path, *, force: bool = False) -> Path:
