@@ -2,7 +2,8 @@
 
 On a shared machine the same run varies by ±15 % from one hour to the next, so a change is judged by
 runs of both sides taken in turns on the same Parquet file: each run is a fresh process (its own
-peak RSS) doing :func:`benchmarks.scale_rulebased.run_idres` (read → preview → results folder).
+peak RSS) doing :func:`benchmarks.scale_rulebased.run_idres` (read → preview → results folder),
+through :func:`benchmarks.scale_rulebased.child_run`.
 The revision is checked out into a temporary git worktree, removed afterwards.
 
     PYTHONPATH=. .venv/bin/python -m benchmarks.ab_rulebased --base HEAD~1 --size 10000000 --pairs 3
@@ -11,34 +12,12 @@ The revision is checked out into a temporary git worktree, removed afterwards.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-_CHILD = (
-    "import json, sys; from benchmarks.scale_rulebased import run_idres; "
-    "print(json.dumps(run_idres(sys.argv[1], sys.argv[2])))"
-)
-
-
-def _run(tree: Path, parquet: Path) -> dict:
-    """One run of the preview with the code of `tree`, in a fresh process."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(parquet), out + "/res"],
-            cwd=tree,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _median_stages(runs: list[dict]) -> dict[str, float]:
@@ -54,6 +33,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "idres-bench"))
     args = parser.parse_args()
     from benchmarks.data import make_profiles
+    from benchmarks.scale_rulebased import child_run
 
     parquet = Path(args.data_dir) / f"profiles-{args.size}.parquet"
     if not parquet.exists():
@@ -68,7 +48,7 @@ def main() -> None:
             sides: dict[str, list[dict]] = {"base": [], "new": []}
             for _ in range(args.pairs):
                 for side, tree in (("base", base), ("new", ROOT)):
-                    sides[side].append(_run(tree, parquet))
+                    sides[side].append(child_run("idres", str(parquet), tree=tree))
                     print(f"{side}: {sides[side][-1]['total']:.1f} s", flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)

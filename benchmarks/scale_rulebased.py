@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -122,10 +123,13 @@ def run_floor(parquet: str) -> dict:
     }
 
 
-def _child(kind: str, parquet: str) -> dict:
+def child_run(kind: str, parquet: str, *, tree: Path | None = None) -> dict:
+    """One measurement (`kind`: idres, matching or floor) in a fresh process, with the code of
+    the checkout `tree` (default: this one)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "benchmarks.scale_rulebased", "--child", kind, parquet, tmp]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=tree, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -165,8 +169,8 @@ def main() -> None:
             make_profiles(n, seed=0).write_parquet(parquet)
         runs, floors = [], []
         for _ in range(args.repeat):  # interleave so both see the same machine load
-            floors.append(_child("floor", str(parquet)))
-            runs.append(_child("matching" if args.matching_only else "idres", str(parquet)))
+            floors.append(child_run("floor", str(parquet)))
+            runs.append(child_run("matching" if args.matching_only else "idres", str(parquet)))
         idres_s = statistics.median(r["total"] for r in runs)
         floor_s = statistics.median(f["total"] for f in floors)
         ratios = statistics.median(
