@@ -23,7 +23,6 @@ nothing written out may depend on them (:mod:`idres.rules` orders by rows and te
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -82,12 +81,15 @@ def _order(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     m = h1.size
     bits = max(int(m - 1).bit_length(), 1)
     mask = np.uint64((1 << bits) - 1)
-    ordered = pl.Series((h1 & ~mask) | np.arange(m, dtype=np.uint64)).sort().to_numpy()
-    order = (ordered & mask).astype(np.int64)
-    top = ordered >> np.uint64(bits)
+    key = h1 & ~mask
+    key |= np.arange(m, dtype=np.uint64)
+    ordered = pl.Series(key).sort().to_numpy()
+    del key
+    order = (ordered & mask).view(np.int64)  # positions < 2**32: the same bits as int64
     s2 = h2[order]
     new = np.ones(m, dtype=bool)
-    new[1:] = top[1:] != top[:-1]
+    np.greater(ordered[1:] ^ ordered[:-1], mask, out=new[1:])  # the high bits differ
+    del ordered
     bad = np.zeros(m, dtype=bool)
     bad[1:] = ~new[1:] & (s2[1:] != s2[:-1])
     if bad.any():  # distinct values sharing the high bits: order those runs on both hashes
@@ -114,7 +116,9 @@ def group_equal(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """
     order, new = _order(h1, h2)
     code = np.empty(order.size, dtype=np.uint32)
-    code[order] = np.cumsum(new, dtype=np.uint32) - np.uint32(1)
+    rank = np.cumsum(new, dtype=np.uint32)
+    rank -= np.uint32(1)
+    code[order] = rank
     return code, order[new]
 
 
@@ -196,8 +200,7 @@ def code_attribute(
         _concat([h.get_column("v").to_numpy()[k] for h, k in zip(hashes, known, strict=True)]),
     )
     size = int(first.size)
-    part_of = _concat([np.full(k.size, j, np.uint64) for j, k in enumerate(known)])
-    index_of = _concat([k.astype(np.uint64) for k in known])
+    first_part, first_index = _locate(first, [k.size for k in known], known)
     codes: dict[str, np.ndarray] = {}
     offset = 0
     for (column, rows, raw), part in zip(per_column, known, strict=True):
@@ -208,14 +211,14 @@ def code_attribute(
         codes[column] = full
         offset += part.size
     profiles = _profiles(list(codes.values()), size)
-    held_of = np.append(profiles, 0).astype(np.uint32)  # the missing code is held by none
+    held_of = np.append(profiles, np.uint32(0))  # the missing code is held by none
     return CodedAttribute(
         codes=codes,
         held={c: held_of[full] for c, full in codes.items()},
         profiles=profiles,
         texts=tuple(texts),
-        first_part=part_of[first].astype(np.uint8),
-        first_index=index_of[first].astype(np.int64),
+        first_part=first_part,
+        first_index=first_index,
     )
 
 
@@ -223,19 +226,36 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, np.uint64)
 
 
+def _locate(
+    positions: np.ndarray, sizes: list[int], known: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """For positions in the concatenation of parts of `sizes`, the part each falls in (uint8)
+    and its index in that part's texts (`known[part]` maps a part's positions to them); only
+    the given positions are looked up, no per-value array is built.
+
+    >>> _locate(np.array([0, 3, 1]), [2, 2], [np.array([0, 1]), np.array([4, 7])])
+    (array([0, 1, 0], dtype=uint8), array([0, 7, 1]))
+    """
+    ends = np.cumsum(sizes)
+    part = np.searchsorted(ends, positions, side="right").astype(np.uint8)
+    index = np.zeros(positions.size, dtype=np.int64)
+    for j, k in enumerate(known):
+        where = np.flatnonzero(part == j)
+        index[where] = k[positions[where] - (ends[j] - sizes[j])]
+    return part, index
+
+
 def _profiles(codes: list[np.ndarray], size: int) -> np.ndarray:
-    """Per code ``0..size-1``, how many rows hold it in any of the `codes` columns (a row counts
-    once): counts per column, less the rows holding one value in several columns
-    (inclusion-exclusion over the at most four sub-type columns).
+    """Per code ``0..size-1``, how many rows hold it in any of the `codes` columns (``size`` is
+    missing), as ``uint32``: a row counts once, so a column's code is counted only in the rows
+    where no earlier column holds it (one count over those codes).
 
     >>> _profiles([np.array([0, 1, 2]), np.array([0, 0, 2])], 2).tolist()
     [2, 1]
     """
-    total = np.zeros(size, dtype=np.int64)
-    for r in range(1, len(codes) + 1):
-        sign = 1 if r % 2 else -1
-        for combo in itertools.combinations(codes, r):
-            same = np.logical_and.reduce([c == combo[0] for c in combo[1:]]) if r > 1 else None
-            values = combo[0] if same is None else combo[0][same]
-            total += sign * np.bincount(values, minlength=size + 1)[:size]
-    return total
+    kept = [codes[0]]
+    for j in range(1, len(codes)):
+        new = np.logical_and.reduce([codes[j] != codes[i] for i in range(j)])
+        kept.append(codes[j][new])
+    counts = np.bincount(np.concatenate(kept) if len(kept) > 1 else kept[0], minlength=size + 1)
+    return counts[:size].astype(np.uint32)
