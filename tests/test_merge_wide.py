@@ -18,7 +18,7 @@ from idres.merge_plan import merge_plan_lines, merged_json_lines
 from idres.merge_wide import first_holding, merge_wide
 from idres.profiles import canonicalize
 
-VALUES = ["Ann", "ann", "Bo", " ", "", None, None, 'say "hi"\\', "Åsa"]
+VALUES = ["Ann", "ann", "Bo", " ", "", None, None, 'say "hi"\\', "Åsa", "tab\there\x01"]
 SOURCES = ["crm", "web", None]
 DAYS = [1, 2, 2, 3, None]
 COLUMNS = [
@@ -179,3 +179,27 @@ def test_a_group_with_no_field_values_has_no_sources_in_its_request() -> None:
     assert requests == plan.to_list()
     assert ["FieldSourceProfileIds" in r for r in requests] == [False, True]
     assert '"FieldSourceProfileIds":{}' in lines[0]
+
+
+def test_profile_ids_and_values_needing_escapes_are_escaped_and_the_rest_only_quoted() -> None:
+    # Columns with nothing to escape take the quote-only route, the others are escaped: the same
+    # bytes as the long path either way, ProfileIds (profile lines and requests) included.
+    frame = canonicalize(
+        pl.DataFrame(
+            {
+                "ProfileId": ['a"1', "a\\2", "b1", "b2"],
+                "FirstName": ["Ann", "Ann", 'Bo "B"', "Bo"],
+                "LastName": ["Lee", "Lee", "Ray", "Ray"],
+                "Attributes.Note": ["x\ty", None, "plain", None],
+                "LastUpdatedAt": [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in (1, 2, 4, 3)],
+            }
+        )
+    )
+    labels = np.array([0, 0, 1, 1])
+    resolution = SimpleNamespace(ConflictResolvingModel="RECENCY", SourceName=None)
+    wide = merge_wide(frame, labels, resolution=resolution, domain_name="demo")
+    _, _, lines, plan = _long(frame, labels, resolution)
+    assert wide._plain >= {"LastName"} and not wide._plain & {"ProfileId", "FirstName"}
+    assert pl.concat(list(wide.json_lines())).to_list() == lines.to_list()
+    assert pl.concat(list(wide.plan_lines())).to_list() == plan.to_list()
+    assert '"a\\"1"' in lines.item(0)
