@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -375,6 +376,21 @@ def test_case_and_whitespace_do_not_matter(values: list[str]) -> None:
 def test_phone_matches_reference(values: list[str]) -> None:
     def reference(v: str) -> str | None:
         d = "".join(c for c in v if c.isdigit())
+        return (d[1:] if len(d) == 11 and d[0] == "1" else d) or None
+
+    assert frame_values("PhoneNumber", values) == [reference(v) for v in values]
+
+
+@given(
+    values=st.lists(
+        st.one_of(TEXT, st.text(st.sampled_from("+1-(555) 010.0000\u00a0\uff10\uff15\u0663x"))),
+        max_size=20,
+    )
+)
+def test_phone_matches_reference_on_any_text(values: list[str]) -> None:
+    # Pure-ASCII values take the byte route, the others NFKC and the regex: one answer.
+    def reference(v: str) -> str | None:
+        d = "".join(c for c in unicodedata.normalize("NFKC", v) if "0" <= c <= "9")
         return (d[1:] if len(d) == 11 and d[0] == "1" else d) or None
 
     assert frame_values("PhoneNumber", values) == [reference(v) for v in values]
