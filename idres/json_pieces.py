@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from idres.merge import json_string, quoted
+from idres.merge import json_string
 
 
 def json_key(key: str) -> str:
@@ -40,12 +40,11 @@ class Entry:
     present: pl.Expr
 
 
-def text_entry(key: str, column: str, *, escape: bool = True) -> Entry:
-    """A String column as a JSON string value (escaped, quoted); absent where null. `escape`
-    False is for a column with nothing to escape (:func:`idres.merge.plain_columns`)."""
+def text_entry(key: str, column: str) -> Entry:
+    """A String column as a JSON string value (escaped, quoted); absent where null."""
     # One piece, not three (quote, text, quote): joining costs per piece and row, far more than
     # copying a short value once more.
-    return Entry(key, [quoted(pl.col(column), escape=escape)], pl.col(column).is_not_null())
+    return Entry(key, [json_string(pl.col(column))], pl.col(column).is_not_null())
 
 
 def json_entry(key: str, column: str) -> Entry:

@@ -180,36 +180,11 @@ def json_string(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit('"'), expr.str.replace_many(*JSON_ESCAPES), pl.lit('"'))
 
 
-def plain_columns(frame: pl.DataFrame) -> frozenset[str]:
-    r"""The String columns of `frame` with no character that JSON escapes (``"``, ``\``, control
-    characters): :func:`json_string` leaves them as they are, so quoting them is enough.
-
-    >>> sorted(plain_columns(pl.DataFrame({"a": ["x", None], "b": ['say "hi"', "y"], "c": [1, 2]})))
-    ['a']
-    """
-    names = [c for c, dtype in frame.schema.items() if dtype == pl.String]
-    if not names:
-        return frozenset()
-    escaped = frame.select(pl.col(names).str.contains(_NEEDS_ESCAPE).any()).row(0)
-    return frozenset(c for c, needs in zip(names, escaped, strict=True) if not needs)
-
-
-def quoted(expr: pl.Expr, *, escape: bool = True) -> pl.Expr:
-    """`expr` as a JSON string literal: :func:`json_string`, or, with `escape` False (for a
-    column of :func:`plain_columns`), only the quotes added.
-
-    >>> pl.select(quoted(pl.lit("ann"), escape=False)).item()
-    '"ann"'
-    """
-    return json_string(expr) if escape else pl.concat_str(pl.lit('"'), expr, pl.lit('"'))
-
-
 _SHORT_ESCAPES: Final = {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"}
 JSON_ESCAPES: Final = (
     ["\\", '"', *(chr(i) for i in range(32))],
     ["\\\\", '\\"', *(_SHORT_ESCAPES.get(i, f"\\u{i:04x}") for i in range(32))],
 )
-_NEEDS_ESCAPE: Final = r'[\x00-\x1f"\\]'  # the characters of JSON_ESCAPES, as a regex class
 
 
 def _utc(expr: pl.Expr, dtype: pl.DataType, name: str) -> pl.Expr:
