@@ -94,7 +94,9 @@ DEDUPLICATED: Final[frozenset[str]] = frozenset(
 # more, or a single character that is not a plain space.
 _WS_RUN: Final = r"\s{2,}|[^\S ]"
 _ADDRESS_PUNCT: Final = r"[,.#/\-]"
-_NON_DIGITS: Final = [chr(i) for i in range(128) if not "0" <= chr(i) <= "9"]
+_ASCII_NON_DIGITS: Final = [chr(i) for i in range(128) if not "0" <= chr(i) <= "9"]
+#: ``replace_many`` arguments dropping them (it wants one replacement per pattern).
+_NON_DIGITS: Final = (_ASCII_NON_DIGITS, [""] * len(_ASCII_NON_DIGITS))
 
 
 def _let(expr: pl.Expr, body: Normalizer) -> pl.Expr:
@@ -107,11 +109,16 @@ def _let(expr: pl.Expr, body: Normalizer) -> pl.Expr:
     return pl.struct(expr.alias("v")).struct.with_fields(out).struct.field("out")
 
 
+def _non_ascii(v: pl.Expr) -> pl.Expr:
+    """Whether a value holds a character outside ASCII (ASCII text is already NFKC)."""
+    return v.str.len_bytes() != v.str.len_chars()
+
+
 def _nfkc(expr: pl.Expr) -> pl.Expr:
     """Unicode NFKC; pure-ASCII values (already NFKC) skip the work."""
 
     def body(v: pl.Expr) -> pl.Expr:
-        non_ascii = v.str.len_bytes() != v.str.len_chars()
+        non_ascii = _non_ascii(v)
         return pl.coalesce(pl.when(non_ascii).then(v).str.normalize("NFKC"), v)
 
     return _let(expr, body)
@@ -122,7 +129,7 @@ def _fold(expr: pl.Expr) -> pl.Expr:
     only need the lower case."""
 
     def body(v: pl.Expr) -> pl.Expr:
-        non_ascii = v.str.len_bytes() != v.str.len_chars()
+        non_ascii = _non_ascii(v)
         unicode = pl.when(non_ascii).then(v).str.normalize("NFKC").str.to_lowercase()
         return pl.coalesce(unicode.str.normalize("NFKC"), v.str.to_lowercase())
 
@@ -154,8 +161,8 @@ def _digits(expr: pl.Expr) -> pl.Expr:
     against 1.15 s); the others go through NFKC and the regex."""
 
     def body(v: pl.Expr) -> pl.Expr:
-        non_ascii = v.str.len_bytes() != v.str.len_chars()
-        plain = pl.when(~non_ascii).then(v).str.replace_many(_NON_DIGITS, [""] * len(_NON_DIGITS))
+        non_ascii = _non_ascii(v)
+        plain = pl.when(~non_ascii).then(v).str.replace_many(*_NON_DIGITS)
         other = pl.when(non_ascii).then(v).str.normalize("NFKC").str.replace_all(r"[^0-9]+", "")
         return pl.coalesce(plain, other)
 
