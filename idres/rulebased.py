@@ -217,6 +217,8 @@ def run_rule_based(
     step("building rule keys")
     # Only the rule columns are read here; the other columns only for profiles that merge.
     rule_frame = by_id.select([c for c in needed if c in names])
+    if file_rows is not None:  # read and sort once, not once per rule attribute
+        rule_frame = rule_frame.collect().lazy()
     rl = timed_call(
         timings,
         "rule keys",

@@ -328,6 +328,11 @@ def _level(
     return links, table, dead
 
 
+def _height(lazy: pl.LazyFrame) -> int:
+    """Number of rows of `lazy` (from a Parquet scan: its metadata)."""
+    return int(lazy.select(pl.len()).collect().item())
+
+
 def rule_links(
     profiles: pl.DataFrame | pl.LazyFrame,
     plans: Sequence[LevelPlan],
@@ -349,8 +354,9 @@ def rule_links(
     >>> rule_links(frame, plan_levels(cfg.RuleBasedMatching)).links.rows()
     [(0, 2, 1, 0)]
     """
-    names = profiles.lazy().collect_schema().names()
-    frame = profiles.lazy().select([c for c in raw_columns(plans) if c in names]).collect()
+    lazy = profiles.lazy()
+    names = lazy.collect_schema().names()
+    height = profiles.height if isinstance(profiles, pl.DataFrame) else _height(lazy)
     columns_of: dict[str, list[str]] = {}
     for p in plans:
         for combo in p.combinations:
@@ -363,22 +369,32 @@ def rule_links(
     # (numpy and Polars release the GIL): the levels overlap the coding of the last attributes.
     from idres.normalize import sources
 
+    def raw_of(attribute: str) -> list[str]:
+        out = [
+            s for c in columns_of[attribute] for s in sources(c.removeprefix(schema.NORM_PREFIX))
+        ]
+        return [c for c in dict.fromkeys(out) if c in names]
+
     def width(attribute: str) -> int:
         columns = columns_of[attribute]
         return sum(len(sources(c.removeprefix(schema.NORM_PREFIX))) for c in columns)
+
+    def code(attribute: str) -> CodedAttribute:
+        # Each attribute reads its own raw columns, dropped once coded: all rule columns of 10M
+        # profiles (3 GB) are never held at once, and the stage's peak stays lower.
+        raw = raw_of(attribute)
+        frame = lazy.select(raw).collect() if raw else pl.DataFrame(height=height)
+        return code_attribute(frame, columns_of[attribute], mode=mode)
 
     with (
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="idres-code") as pool,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="idres-level") as level_pool,
     ):
-        futures = {
-            a: pool.submit(code_attribute, frame, columns_of[a], mode=mode)
-            for a in sorted(columns_of, key=width, reverse=True)
-        }
+        futures = {a: pool.submit(code, a) for a in sorted(columns_of, key=width, reverse=True)}
 
         def level(plan: LevelPlan) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
             coded = {a: futures[a].result() for a in plan.attributes}
-            return _level(plan, coded, frame.height, low_cardinality_limit)
+            return _level(plan, coded, height, low_cardinality_limit)
 
         done = [f.result() for f in [level_pool.submit(level, plan) for plan in plans]]
     links_list = [links for links, _, _ in done]
