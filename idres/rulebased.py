@@ -86,14 +86,36 @@ class RuleBasedResult:
         return self.merge.plan if self.merge is not None else []
 
 
+def merge_labels(
+    n: int, a: np.ndarray, b: np.ndarray, level: np.ndarray, *, max_merging_level: int
+) -> np.ndarray:
+    """Merge-group label (smallest row of the group) of rows ``0..n-1``: components over the
+    links of level ≤ `max_merging_level` only, so the merge can start before the match groups
+    and their levels are worked out.
+
+    >>> merge_labels(4, np.array([0, 1]), np.array([1, 2]), np.array([1, 2]),
+    ...              max_merging_level=1).tolist()
+    [0, 0, 2, 3]
+    """
+    keep = level <= max_merging_level
+    return graph.components(n, a[keep], b[keep])
+
+
 def assign_groups(
-    n: int, a: np.ndarray, b: np.ndarray, level: np.ndarray, *, max_merging_level: int | None
+    n: int,
+    a: np.ndarray,
+    b: np.ndarray,
+    level: np.ndarray,
+    *,
+    max_merging_level: int | None,
+    merged: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Match groups, their RuleLevel and merge groups of rows ``0..n-1`` from leveled links.
 
     Returns ``__row``, ``__group`` (smallest row of the match group), ``RuleLevel`` and
     ``__merge`` (smallest row of the merge group, null when the profile merges with nobody), for
-    rows in match groups of two or more.
+    rows in match groups of two or more. `merged`, when given, is :func:`merge_labels`'s result
+    (not worked out again).
 
     >>> assign_groups(4, np.array([0, 1]), np.array([1, 2]), np.array([1, 2]),
     ...               max_merging_level=1).rows()
@@ -104,14 +126,15 @@ def assign_groups(
     sizes = graph.component_sizes(labels)
     group_level = graph.group_max(labels, fa, fw)
     if max_merging_level is not None:
-        keep = fw <= max_merging_level
-        merge_labels = graph.components(n, fa[keep], fb[keep])
-        merge_sizes = graph.component_sizes(merge_labels)
+        # The forest's links of level <= L join what all links of level <= L join.
+        if merged is None:
+            merged = merge_labels(n, fa, fb, fw, max_merging_level=max_merging_level)
+        merge_sizes = graph.component_sizes(merged)
     else:
-        merge_labels = np.arange(n)
+        merged = np.arange(n)
         merge_sizes = np.ones(n, dtype=np.int64)
     rows = np.flatnonzero(sizes >= 2)
-    merge = np.where(merge_sizes[rows] >= 2, merge_labels[rows], -1)
+    merge = np.where(merge_sizes[rows] >= 2, merged[rows], -1)
     return pl.DataFrame(
         {
             ROW: rows.astype(np.uint32),
@@ -229,43 +252,47 @@ def run_rule_based(
             mode=opts.normalization,
         ),
     )
-    step("grouping")
     n = ids.len()
+    a = rl.links.get_column("a").to_numpy()
+    b = rl.links.get_column("b").to_numpy()
+    level = rl.links.get_column("RuleLevel").to_numpy()
+    merging: Future[WideMerge] | None = None
+    merged = None
+    step("grouping")
+    if rules.max_merging_level is not None:
+        # The merge needs only the merge groups: it starts in the background before the match
+        # groups and their levels are worked out.
+        limit = rules.max_merging_level
+        merged = timed_call(
+            timings, "merge groups", lambda: merge_labels(n, a, b, level, max_merging_level=limit)
+        )
+        rows = np.flatnonzero(graph.component_sizes(merged) >= 2)
+        if rows.size:
+            step("merging (and grouping)")
+            labels = merged[rows]
+            untouched = n - rows.size
+            merging = in_background(
+                lambda: timed_call(
+                    timings,
+                    "merge",
+                    lambda: merge_wide(
+                        lazy,
+                        labels,
+                        rows=rows if file_rows is None else file_rows[rows],
+                        resolution=rules.ConflictResolution,
+                        domain_name=domain_name,
+                        untouched=untouched,
+                    ),
+                ),
+                name="idres-merge",
+            )
     assigned = timed_call(
         timings,
         "groups",
         lambda: assign_groups(
-            n,
-            rl.links.get_column("a").to_numpy(),
-            rl.links.get_column("b").to_numpy(),
-            rl.links.get_column("RuleLevel").to_numpy(),
-            max_merging_level=rules.max_merging_level,
+            n, a, b, level, max_merging_level=rules.max_merging_level, merged=merged
         ),
     )
-
-    merging: Future[WideMerge] | None = None
-    chosen = assigned.filter(pl.col("__merge").is_not_null())
-    if rules.max_merging_level is not None and chosen.height:
-        step("merging")
-        rows = chosen.get_column(ROW).to_numpy().astype(np.int64)
-        labels = chosen.get_column("__merge").to_numpy()
-        untouched = n - chosen.height
-        merging = in_background(
-            lambda: timed_call(
-                timings,
-                "merge",
-                lambda: merge_wide(
-                    lazy,
-                    labels,
-                    rows=rows if file_rows is None else file_rows[rows],
-                    resolution=rules.ConflictResolution,
-                    domain_name=domain_name,
-                    untouched=untouched,
-                ),
-            ),
-            name="idres-merge",
-        )
-        del chosen
 
     groups = timed_call(timings, "match ids", lambda: named_groups(assigned, ids))
     links = timed_call(

@@ -21,7 +21,7 @@ from idres.ids import match_id
 from idres.pipeline import preview
 from idres.profiles import canonicalize
 from idres.results import write_results
-from idres.rulebased import assign_groups, run_rule_based
+from idres.rulebased import assign_groups, merge_labels, run_rule_based
 
 CONFIG = parse_domain(
     {
@@ -295,3 +295,30 @@ def test_a_run_left_early_does_not_wait_for_its_merge(tmp_path):
         [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "2"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 12).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.integers(1, 4))),
+            st.integers(1, 4),
+        )
+    )
+)
+def test_merge_labels_from_all_links_match_the_forest(case: tuple) -> None:
+    """The merge starts from components over every link of level <= L (before the spanning
+    forest is built); assign_groups given them says what it says working them out itself."""
+    n, links, limit = case
+    a = np.array([x for x, _, _ in links], dtype=np.int64)
+    b = np.array([y for _, y, _ in links], dtype=np.int64)
+    level = np.array([w for _, _, w in links], dtype=np.int32)
+    merged = merge_labels(n, a, b, level, max_merging_level=limit)
+    own = assign_groups(n, a, b, level, max_merging_level=limit)
+    given_labels = assign_groups(n, a, b, level, max_merging_level=limit, merged=merged)
+    assert own.equals(given_labels)
+    # and every profile in a merge group of two or more is in the assigned frame
+    sizes = np.bincount(merged, minlength=n)[merged]
+    merging = own.filter(pl.col("__merge").is_not_null()).get_column("__row").to_list()
+    assert merging == np.flatnonzero(sizes >= 2).tolist()
