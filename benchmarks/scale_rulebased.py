@@ -32,6 +32,7 @@ import numpy as np
 import polars as pl
 
 from benchmarks.memory import peak_rss_mb
+from idres.allocator import allocator_environ
 
 CONFIG = {
     "DomainName": "scale",
@@ -125,8 +126,12 @@ def run_floor(parquet: str) -> dict:
 
 def child_run(kind: str, parquet: str, *, tree: Path | None = None) -> dict:
     """One measurement (`kind`: idres, matching or floor) in a fresh process, with the code of
-    the checkout `tree` (default: this one)."""
-    env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
+    the checkout `tree` (default: this one). Every child, the floor's too, gets the allocator
+    setting the ``idres`` command makes (:mod:`idres.allocator`): this module loads Polars before
+    idres could make it, and both sides of a comparison should run alike."""
+    env = {**os.environ, **allocator_environ()}
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "benchmarks.scale_rulebased", "--child", kind, parquet, tmp]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=tree, env=env)

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+# First: sets how Polars' allocator keeps freed memory, which must happen before Polars loads.
+from idres import allocator as _allocator  # noqa: F401
 from idres.config import DomainConfig, load_domain, parse_domain
 from idres.errors import (
     ConfigError,
