@@ -26,7 +26,7 @@ POLARS_ALLOCATOR_ENV: Final = "_RJEM_MALLOC_CONF"
 POLARS_ALLOCATOR_CONF: Final = "background_thread:true,dirty_decay_ms:10000,muzzy_decay_ms:10000"
 
 
-def polars_loaded() -> bool:
+def _polars_loaded() -> bool:
     """Whether the Polars library (hence its allocator) is loaded in this process."""
     return any(m == "polars" or m.startswith("_polars_runtime") for m in sys.modules)
 
@@ -44,7 +44,7 @@ def keep_freed_memory() -> bool:
     >>> keep_freed_memory()  # doctests run after Polars is loaded: too late, nothing changes
     False
     """
-    if polars_loaded() or POLARS_ALLOCATOR_ENV in os.environ:
+    if _polars_loaded() or POLARS_ALLOCATOR_ENV in os.environ:
         return False
     os.environ[POLARS_ALLOCATOR_ENV] = POLARS_ALLOCATOR_CONF
     return True

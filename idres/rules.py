@@ -22,7 +22,7 @@ has another key at L, e.g. a second, rarer e-mail, is matched through it and get
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -133,9 +133,14 @@ def required_columns(plans: Sequence[LevelPlan]) -> list[str]:
 
 def raw_columns(plans: Sequence[LevelPlan]) -> list[str]:
     """Raw profile columns whose normalized copies the plans read (for ``normalize(columns=...)``)."""
+    return _raw_sources(required_columns(plans))
+
+
+def _raw_sources(columns: Iterable[str]) -> list[str]:
+    """Raw columns the ``_n.`` columns `columns` are normalized from, each once, in order."""
     from idres.normalize import sources
 
-    targets = (c.removeprefix(schema.NORM_PREFIX) for c in required_columns(plans))
+    targets = (c.removeprefix(schema.NORM_PREFIX) for c in columns)
     return list(dict.fromkeys(raw for target in targets for raw in sources(target)))
 
 
@@ -328,11 +333,6 @@ def _level(
     return links, table, dead
 
 
-def _height(lazy: pl.LazyFrame) -> int:
-    """Number of rows of `lazy` (from a Parquet scan: its metadata)."""
-    return int(lazy.select(pl.len()).collect().item())
-
-
 def rule_links(
     profiles: pl.DataFrame | pl.LazyFrame,
     plans: Sequence[LevelPlan],
@@ -356,7 +356,7 @@ def rule_links(
     """
     lazy = profiles.lazy()
     names = lazy.collect_schema().names()
-    height = profiles.height if isinstance(profiles, pl.DataFrame) else _height(lazy)
+    height = lazy.select(pl.len()).collect().item()  # a scan: from the Parquet metadata
     columns_of: dict[str, list[str]] = {}
     for p in plans:
         for combo in p.combinations:
@@ -367,22 +367,12 @@ def rule_links(
     # Attributes are coded two at a time, those with the most raw columns first (they take
     # longest), and each level is evaluated as soon as its attributes are coded, in a second pool
     # (numpy and Polars release the GIL): the levels overlap the coding of the last attributes.
-    from idres.normalize import sources
-
-    def raw_of(attribute: str) -> list[str]:
-        out = [
-            s for c in columns_of[attribute] for s in sources(c.removeprefix(schema.NORM_PREFIX))
-        ]
-        return [c for c in dict.fromkeys(out) if c in names]
-
-    def width(attribute: str) -> int:
-        columns = columns_of[attribute]
-        return sum(len(sources(c.removeprefix(schema.NORM_PREFIX))) for c in columns)
+    raw_of = {a: _raw_sources(columns) for a, columns in columns_of.items()}
 
     def code(attribute: str) -> CodedAttribute:
         # Each attribute reads its own raw columns, dropped once coded: all rule columns of 10M
         # profiles (3 GB) are never held at once, and the stage's peak stays lower.
-        raw = raw_of(attribute)
+        raw = [c for c in raw_of[attribute] if c in names]
         frame = lazy.select(raw).collect() if raw else pl.DataFrame(height=height)
         return code_attribute(frame, columns_of[attribute], mode=mode)
 
@@ -390,7 +380,8 @@ def rule_links(
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="idres-code") as pool,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="idres-level") as level_pool,
     ):
-        futures = {a: pool.submit(code, a) for a in sorted(columns_of, key=width, reverse=True)}
+        widest = sorted(columns_of, key=lambda a: len(raw_of[a]), reverse=True)
+        futures = {a: pool.submit(code, a) for a in widest}
 
         def level(plan: LevelPlan) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
             coded = {a: futures[a].result() for a in plan.attributes}

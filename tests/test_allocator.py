@@ -14,8 +14,9 @@ from idres.allocator import POLARS_ALLOCATOR_CONF, POLARS_ALLOCATOR_ENV, allocat
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Frees a 400 MB Series, keeps the allocator busy with small work for 2 s, prints how much of it
-# the process still holds (resident MB before and after the free).
+# Frees a 400 MB Series, keeps the allocator busy with small work for 2 s, then prints the share
+# of it the process still holds (resident memory over what it held before the Series) and the
+# allocator's settings.
 _PROBE = textwrap.dedent(
     """
     import os, sys, time
