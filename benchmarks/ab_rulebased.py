@@ -49,11 +49,13 @@ def main() -> None:
             for _ in range(args.pairs):
                 for side, tree in (("base", base), ("new", ROOT)):
                     sides[side].append(child_run("idres", str(parquet), tree=tree))
-                    print(f"{side}: {sides[side][-1]['total']:.1f} s", flush=True)
+                    run = sides[side][-1]
+                    print(f"{side}: {run['total']:.1f} s, {run['cpu']:.1f} CPU s", flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT)
     print(
-        "\n| side | median s | runs s | peak RSS GB | stages (median s) |\n|---|---:|---|---:|---|"
+        "\n| side | median s | runs s | CPU s (median) | peak RSS GB | stages (median s) |\n"
+        "|---|---:|---|---:|---:|---|"
     )
     for side, runs in sides.items():
         totals = [r["total"] for r in runs]
@@ -61,6 +63,7 @@ def main() -> None:
         print(
             f"| {side} ({args.base if side == 'base' else 'working tree'}) | "
             f"{statistics.median(totals):.1f} | {', '.join(f'{t:.1f}' for t in totals)} | "
+            f"{statistics.median(r['cpu'] for r in runs):.1f} | "
             f"{max(r['peak_mb'] for r in runs) / 1024:.1f} | {stages} |"
         )
 

@@ -10,7 +10,8 @@ file as ``idres preview`` does (:func:`idres.profiles.scan_profiles`): "read" is
 timestamp check; the rule columns are read inside "rule keys", which also normalizes (distinct
 values only) and codes them, and the other columns of the profiles that merge inside "merge", a
 batch of columns at a time. "write" is the whole results folder; its "write: <file>" parts are
-shown too.
+shown too. CPU s is each child process's user + system time (imports included): the work done,
+which other tenants of the machine disturb less than the wall time.
 
     .venv/bin/python -m benchmarks.scale_rulebased --sizes 100000 1000000 --repeat 3
     .venv/bin/python -m benchmarks.scale_rulebased --sizes 10000000 --repeat 1 --matching-only
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from benchmarks.memory import peak_rss_mb
+from benchmarks.memory import cpu_s, peak_rss_mb
 from idres.allocator import allocator_environ
 
 CONFIG = {
@@ -96,6 +97,7 @@ def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
         "groups": rb.summary["MatchGroups"],
         "merged": rb.summary["ProfilesInMergeGroups"],
         "peak_mb": peak_rss_mb(),
+        "cpu": cpu_s(),
     }
 
 
@@ -121,6 +123,7 @@ def run_floor(parquet: str) -> dict:
         "total": time.perf_counter() - t0,
         "groups": int(np.unique(labels).size),
         "peak_mb": peak_rss_mb(),
+        "cpu": cpu_s(),
     }
 
 
@@ -163,10 +166,10 @@ def main() -> None:
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     print(
-        "| profiles | idres s (median) | floor s (median) | idres / floor | peak RSS GB | "
-        "match groups | profiles merged | stages (median s) |"
+        "| profiles | idres s (median) | floor s (median) | idres / floor | CPU s, idres / floor | "
+        "peak RSS GB | match groups | profiles merged | stages (median s) |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     each = []  # every run's total, to show the machine's noise beside the medians
     for n in args.sizes:
         parquet = data_dir / f"profiles-{n}.parquet"
@@ -187,17 +190,19 @@ def main() -> None:
         stages["read"] = statistics.median(r["read"] for r in runs)
         stages["write"] = statistics.median(r["write"] for r in runs)
         stage_txt = ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
+        cpu = f"{statistics.median(r['cpu'] for r in runs):.1f} / "
+        cpu += f"{statistics.median(f['cpu'] for f in floors):.1f}"
         print(
-            f"| {n:,} | {idres_s:.1f} | {floor_s:.1f} | {ratios:.2f} | "
+            f"| {n:,} | {idres_s:.1f} | {floor_s:.1f} | {ratios:.2f} | {cpu} | "
             f"{max(r['peak_mb'] for r in runs) / 1024:.1f} | {runs[0]['groups']:,} | "
             f"{runs[0]['merged']:,} | {stage_txt} |",
             flush=True,
         )
         each.append(
             f"{n:,}: idres "
-            + ", ".join(f"{r['total']:.1f}" for r in runs)
+            + ", ".join(f"{r['total']:.1f} ({r['cpu']:.0f} CPU)" for r in runs)
             + "; floor "
-            + ", ".join(f"{f['total']:.1f}" for f in floors)
+            + ", ".join(f"{f['total']:.1f} ({f['cpu']:.0f} CPU)" for f in floors)
             + " (s, in run order)"
         )
     print()
