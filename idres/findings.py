@@ -64,15 +64,29 @@ def rule_based_summary(
     max_group_size: int,
     hub_limit: int,
     missing_attributes: Sequence[str] = (),
+    match_keys: pl.Series | None = None,
+    merge_keys: pl.Series | None = None,
 ) -> dict[str, Any]:
-    """The rule-based run summary as plain JSON-ready data (counts, per level, largest, risks)."""
-    sizes = groups.group_by("MatchId").agg(pl.len().alias("Profiles"), pl.col("RuleLevel").first())
+    """The rule-based run summary as plain JSON-ready data (counts, per level, largest, risks).
+
+    `match_keys` and `merge_keys`, when given, are integer labels of each row's match group and
+    merge group (null: merges with nobody), aligned with `groups`: groups are then counted on
+    integers instead of hashing 32-character ids (10M profiles: 1.6 s → 0.75 s).
+    """
+    by_match = groups.get_column("MatchId") if match_keys is None else match_keys
+    sizes = (
+        groups.with_columns(by_match.alias("__g"))
+        .group_by("__g")
+        .agg(pl.col("MatchId").first(), pl.len().alias("Profiles"), pl.col("RuleLevel").first())
+        .drop("__g")
+    )
     per_level = sizes.group_by("RuleLevel").agg(
         pl.len().alias("groups"), pl.col("Profiles").sum().alias("profiles")
     )
     level_rows = {r["RuleLevel"]: r for r in per_level.iter_rows(named=True)}  # at most 15 rows
-    merged = groups.filter(pl.col("MergeGroupId").is_not_null())
-    merge_groups = merged.get_column("MergeGroupId").n_unique() if merged.height else 0
+    merging = groups.get_column("MergeGroupId") if merge_keys is None else merge_keys
+    in_merges = groups.height - merging.null_count()
+    merge_groups = merging.drop_nulls().n_unique()
 
     def binding(match_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         wanted = pl.Series(match_ids, dtype=pl.String).implode()
@@ -110,9 +124,9 @@ def rule_based_summary(
         "MatchGroups": sizes.height,
         "ProfilesInMatchGroups": groups.height,
         "MergeGroups": merge_groups,
-        "ProfilesInMergeGroups": merged.height,
-        "ProfilesAbsorbed": merged.height - merge_groups,
-        "ProfilesAfterMerge": profiles_reviewed - (merged.height - merge_groups),
+        "ProfilesInMergeGroups": in_merges,
+        "ProfilesAbsorbed": in_merges - merge_groups,
+        "ProfilesAfterMerge": profiles_reviewed - (in_merges - merge_groups),
         "MaxAllowedRuleLevelForMerging": max_merging_level,
         "Levels": [
             {

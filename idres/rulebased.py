@@ -313,17 +313,23 @@ def run_rule_based(
 
     from idres.findings import rule_based_summary
 
-    summary = rule_based_summary(
-        profiles_reviewed=n,
-        groups=groups,
-        keys=rl.keys,
-        links=links,
-        dead_letters=dead,
-        plans=plans,
-        max_merging_level=rules.max_merging_level,
-        max_group_size=opts.max_group_size,
-        hub_limit=opts.hub_limit,
-        missing_attributes=missing,
+    summary = timed_call(
+        timings,
+        "summary",
+        lambda: rule_based_summary(
+            profiles_reviewed=n,
+            groups=groups,
+            keys=rl.keys,
+            links=links,
+            dead_letters=dead,
+            plans=plans,
+            max_merging_level=rules.max_merging_level,
+            max_group_size=opts.max_group_size,
+            hub_limit=opts.hub_limit,
+            missing_attributes=missing,
+            match_keys=assigned.get_column("__group"),
+            merge_keys=assigned.get_column("__merge"),
+        ),
     )
     return RuleBasedResult(
         links=links,
