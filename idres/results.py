@@ -32,6 +32,10 @@ JOBS = (RULE_BASED, ML)
 MATCH_TYPE = {RULE_BASED: "RULE_BASED_MATCHING", ML: "ML_BASED_MATCHING"}
 
 
+#: ProfileIds hashed per slice by :func:`profile_ids_digest` (a few MB of text at a time).
+_DIGEST_SLICE: Final = 100_000
+
+
 def profile_ids_digest(profile_ids: pl.Series) -> str:
     """SHA-256 of the sorted ProfileIds joined by newlines: identifies a profile set.
 
@@ -49,9 +53,6 @@ def profile_ids_digest(profile_ids: pl.Series) -> str:
             digest.update(b"\n")
         digest.update(ids.slice(lo, _DIGEST_SLICE).str.join("\n").cast(pl.Binary).item())
     return digest.hexdigest()
-
-
-_DIGEST_SLICE: Final = 100_000
 
 
 @dataclass(frozen=True)
