@@ -108,14 +108,14 @@ def assign_groups(
     level: np.ndarray,
     *,
     max_merging_level: int | None,
-    merged: np.ndarray | None = None,
+    merged: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> pl.DataFrame:
     """Match groups, their RuleLevel and merge groups of rows ``0..n-1`` from leveled links.
 
     Returns ``__row``, ``__group`` (smallest row of the match group), ``RuleLevel`` and
     ``__merge`` (smallest row of the merge group, null when the profile merges with nobody), for
     rows in match groups of two or more. `merged`, when given, is :func:`merge_labels`'s result
-    (not worked out again).
+    and the size of each row's merge group (not worked out again).
 
     >>> assign_groups(4, np.array([0, 1]), np.array([1, 2]), np.array([1, 2]),
     ...               max_merging_level=1).rows()
@@ -125,16 +125,15 @@ def assign_groups(
     labels = graph.components(n, fa, fb)
     sizes = graph.component_sizes(labels)
     group_level = graph.group_max(labels, fa, fw)
-    if max_merging_level is not None:
+    if max_merging_level is None:
+        merged = np.arange(n), np.ones(n, dtype=np.int64)
+    elif merged is None:
         # The forest's links of level <= L join what all links of level <= L join.
-        if merged is None:
-            merged = merge_labels(n, fa, fb, fw, max_merging_level=max_merging_level)
-        merge_sizes = graph.component_sizes(merged)
-    else:
-        merged = np.arange(n)
-        merge_sizes = np.ones(n, dtype=np.int64)
+        own = merge_labels(n, fa, fb, fw, max_merging_level=max_merging_level)
+        merged = own, graph.component_sizes(own)
+    merge_group, merge_size = merged
     rows = np.flatnonzero(sizes >= 2)
-    merge = np.where(merge_sizes[rows] >= 2, merged[rows], -1)
+    merge = np.where(merge_size[rows] >= 2, merge_group[rows], -1)
     return pl.DataFrame(
         {
             ROW: rows.astype(np.uint32),
@@ -257,19 +256,20 @@ def run_rule_based(
     b = rl.links.get_column("b").to_numpy()
     level = rl.links.get_column("RuleLevel").to_numpy()
     merging: Future[WideMerge] | None = None
-    merged = None
+    merged: tuple[np.ndarray, np.ndarray] | None = None  # merge-group labels and sizes
     step("grouping")
     if rules.max_merging_level is not None:
         # The merge needs only the merge groups: it starts in the background before the match
         # groups and their levels are worked out.
         limit = rules.max_merging_level
-        merged = timed_call(
+        labels = timed_call(
             timings, "merge groups", lambda: merge_labels(n, a, b, level, max_merging_level=limit)
         )
-        rows = np.flatnonzero(graph.component_sizes(merged) >= 2)
+        merged = labels, graph.component_sizes(labels)  # counted once, for assign_groups too
+        rows = np.flatnonzero(merged[1] >= 2)
         if rows.size:
             step("merging (and grouping)")
-            labels = merged[rows]
+            members = labels[rows]
             untouched = n - rows.size
             merging = in_background(
                 lambda: timed_call(
@@ -277,7 +277,7 @@ def run_rule_based(
                     "merge",
                     lambda: merge_wide(
                         lazy,
-                        labels,
+                        members,
                         rows=rows if file_rows is None else file_rows[rows],
                         resolution=rules.ConflictResolution,
                         domain_name=domain_name,

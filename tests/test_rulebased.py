@@ -316,7 +316,8 @@ def test_merge_labels_from_all_links_match_the_forest(case: tuple) -> None:
     level = np.array([w for _, _, w in links], dtype=np.int32)
     merged = merge_labels(n, a, b, level, max_merging_level=limit)
     own = assign_groups(n, a, b, level, max_merging_level=limit)
-    given_labels = assign_groups(n, a, b, level, max_merging_level=limit, merged=merged)
+    given = (merged, np.bincount(merged, minlength=n)[merged])
+    given_labels = assign_groups(n, a, b, level, max_merging_level=limit, merged=given)
     assert own.equals(given_labels)
     # and every profile in a merge group of two or more is in the assigned frame
     sizes = np.bincount(merged, minlength=n)[merged]
