@@ -141,6 +141,28 @@ def test_first_holding_is_the_first_true_of_each_run(
     assert got.tolist() == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([-5, 0, 3, 7, 10**9]), st.sampled_from([None, 1, 2, 3])),
+        max_size=30,
+    )
+)
+def test_survivors_are_the_earliest_record_then_the_smallest_row(rows: list[tuple]) -> None:
+    """Against the obvious loop: labels sparse or negative, null timestamps (oldest), ties."""
+    labels = np.array([g for g, _ in rows], dtype=np.int64)
+    never = np.iinfo(np.int64).min  # a null timestamp, as merge_wide fills it
+    epoch = np.array([never if e is None else e for _, e in rows], dtype=np.int64)
+    code, survivors = merge_wide_module._survivors(labels, epoch)
+    best = {}
+    for i, (g, e) in enumerate(zip(labels.tolist(), epoch.tolist(), strict=True)):
+        if g not in best or (e, i) < best[g]:
+            best[g] = (e, i)
+    expected = sorted(i for _, i in best.values())
+    assert survivors.tolist() == expected
+    assert [expected[c] for c in code.tolist()] == [best[g][1] for g in labels.tolist()]
+
+
 def _texts(merge) -> list[tuple[list[str], list[str]]]:
     return [(p.to_list(), r.to_list()) for p, r in merge.texts()]
 
