@@ -74,6 +74,7 @@ def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
     from idres.pipeline import preview
     from idres.profiles import scan_profiles
     from idres.results import write_results
+    from idres.rulebased import RuleBasedOptions
 
     config = json.loads(json.dumps(CONFIG))
     if matching_only:
@@ -81,7 +82,10 @@ def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
     t0 = time.perf_counter()
     profiles = scan_profiles(parquet)  # checks ProfileIds and timestamps; columns read on demand
     t_read = time.perf_counter() - t0
-    result = preview(parse_domain(config), profiles)
+    # As the idres command runs it (numpy's large blocks kept in one heap during rule keys).
+    result = preview(
+        parse_domain(config), profiles, rule_based_options=RuleBasedOptions(keep_heap=True)
+    )
     t_run = time.perf_counter() - t0 - t_read
     t1 = time.perf_counter()
     if not matching_only:

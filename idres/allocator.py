@@ -1,4 +1,7 @@
-"""How long Polars' memory allocator keeps freed memory before handing it back to the system.
+"""How idres's two memory allocators hand freed memory back to the system.
+
+Polars' allocator (jemalloc): keep freed memory 10 s. numpy's (glibc malloc): optionally, keep large
+blocks in one heap while rule keys are built (:func:`heap_kept`).
 
 Polars ships jemalloc configured to return freed pages after 0.5 s. idres allocates and frees
 hundreds of MB per step at 10M profiles (a batch of columns read, merged, dropped; the next one
@@ -16,8 +19,12 @@ defaults). Polars puts its own defaults in front of that variable's value, so ou
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final
 
 #: The environment variable Polars' jemalloc reads its settings from.
@@ -48,6 +55,60 @@ def keep_freed_memory() -> bool:
         return False
     os.environ[POLARS_ALLOCATOR_ENV] = POLARS_ALLOCATOR_CONF
     return True
+
+
+#: glibc's ``mallopt`` parameters (``malloc.h``) and the defaults restored after :func:`heap_kept`.
+_M_TRIM_THRESHOLD: Final = -1
+_M_MMAP_MAX: Final = -4
+_M_ARENA_MAX: Final = -8
+_DEFAULT_TRIM_THRESHOLD: Final = 128 * 1024
+_DEFAULT_MMAP_MAX: Final = 65536
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """The process's C library when it is glibc (``mallopt`` and ``malloc_trim``), else None."""
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    libc = ctypes.CDLL(None)
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
+@contextmanager
+def heap_kept(enabled: bool = True) -> Iterator[bool]:
+    """While the block runs, glibc keeps freed large blocks (numpy's big arrays) in one heap for
+    the next ones instead of unmapping them; afterwards the heap is trimmed. Yields whether the
+    setting applies (glibc only; `enabled` False changes nothing).
+
+    Rule keys allocate and free gigabytes of numpy arrays at 10M profiles, from several threads.
+    glibc maps each array over 32 MB afresh and unmaps it when freed (in a worker thread's
+    arena, anything over 64 MB), so every one costs page faults, which on a virtual machine are
+    dear, and unmapping costs each core a TLB flush. Here every thread allocates from the main
+    heap (``M_ARENA_MAX=1``), nothing is mapped apart (``M_MMAP_MAX=0``) and nothing is trimmed;
+    on exit the defaults return and ``malloc_trim`` gives the heap's free memory back.
+
+    Process-wide effects, hence opt-in (the ``idres`` command opts in): glibc fixes its number
+    of arenas when it first needs one, so a process whose threads first allocate inside the
+    block keeps one arena; and setting these parameters turns off glibc's dynamic mmap
+    threshold.
+
+    >>> with heap_kept(enabled=False) as applied:
+    ...     applied
+    False
+    """
+    libc = _glibc() if enabled else None
+    if libc is None:
+        yield False
+        return
+    libc.mallopt(_M_ARENA_MAX, 1)
+    libc.mallopt(_M_MMAP_MAX, 0)
+    libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    try:
+        yield True
+    finally:
+        libc.mallopt(_M_ARENA_MAX, 0)
+        libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+        libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
+        libc.malloc_trim(0)
 
 
 # Imported first by ``idres/__init__.py``, so this runs before anything in idres loads Polars.

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from idres import graph, schema
+from idres.allocator import heap_kept
 from idres.ids import group_ids
 from idres.rules import (
     DEFAULT_LOW_CARDINALITY_LIMIT,
@@ -53,6 +54,9 @@ class RuleBasedOptions:
     max_group_size: int = DEFAULT_MAX_GROUP_SIZE
     hub_limit: int = DEFAULT_HUB_LIMIT
     normalization: str = "standard"
+    #: Keep numpy's large blocks in one glibc heap while rule keys are built
+    #: (:func:`idres.allocator.heap_kept`: process-wide effects; the ``idres`` command sets it).
+    keep_heap: bool = False
 
 
 @dataclass(frozen=True)
@@ -241,16 +245,17 @@ def run_rule_based(
     rule_frame = by_id.select([c for c in needed if c in names])
     if file_rows is not None:  # read and sort once, not once per rule attribute
         rule_frame = rule_frame.collect().lazy()
-    rl = timed_call(
-        timings,
-        "rule keys",
-        lambda: rule_links(
-            rule_frame,
-            plans,
-            low_cardinality_limit=opts.low_cardinality_limit,
-            mode=opts.normalization,
-        ),
-    )
+    with heap_kept(opts.keep_heap):
+        rl = timed_call(
+            timings,
+            "rule keys",
+            lambda: rule_links(
+                rule_frame,
+                plans,
+                low_cardinality_limit=opts.low_cardinality_limit,
+                mode=opts.normalization,
+            ),
+        )
     n = ids.len()
     a = rl.links.get_column("a").to_numpy()
     b = rl.links.get_column("b").to_numpy()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -10,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from idres.allocator import POLARS_ALLOCATOR_CONF, POLARS_ALLOCATOR_ENV, allocator_environ
+from idres.allocator import (
+    POLARS_ALLOCATOR_CONF,
+    POLARS_ALLOCATOR_ENV,
+    allocator_environ,
+    heap_kept,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,3 +79,64 @@ def test_a_setting_of_the_user_is_left_alone() -> None:
 
 def test_child_processes_get_the_same_setting() -> None:
     assert allocator_environ() == {POLARS_ALLOCATOR_ENV: POLARS_ALLOCATOR_CONF}
+
+
+# Inside heap_kept a freed 400 MB array stays in the heap (not unmapped) and the next one reuses
+# it; after the block the heap is trimmed and large arrays are mapped apart again. Prints the
+# checks as JSON; run in a process of its own, since the settings are process-wide.
+_HEAP_PROBE = textwrap.dedent(
+    """
+    import ctypes, json
+    import numpy as np
+    from idres.allocator import heap_kept
+
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+        ).split()]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = Info
+    big = 50_000_000  # float64: 400 MB
+    with heap_kept() as applied:
+        a = np.ones(big)
+        mapped_inside = libc.mallinfo2().hblkhd
+        del a
+        free_after_del = libc.mallinfo2().fordblks
+        b = np.ones(big)
+        free_reused = libc.mallinfo2().fordblks
+        del b
+    free_after_block = libc.mallinfo2().fordblks
+    c = np.ones(big)
+    mapped_after = libc.mallinfo2().hblkhd
+    print(json.dumps({
+        "applied": applied,
+        "not mapped apart inside": mapped_inside < 100e6,
+        "kept when freed": free_after_del >= 400e6,
+        "reused": free_reused < 100e6,
+        "trimmed after": free_after_block < 100e6,
+        "mapped apart after": mapped_after >= 400e6,
+    }))
+    """
+)
+
+
+@pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc", reason="glibc's malloc"
+)
+def test_heap_kept_keeps_large_blocks_then_trims() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", _HEAP_PROBE],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    ).stdout
+    checks = json.loads(out)
+    assert checks == dict.fromkeys(checks, True)
+
+
+def test_heap_kept_disabled_changes_nothing() -> None:
+    with heap_kept(enabled=False) as applied:
+        assert applied is False

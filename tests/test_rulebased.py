@@ -21,7 +21,7 @@ from idres.ids import match_id
 from idres.pipeline import preview
 from idres.profiles import canonicalize
 from idres.results import write_results
-from idres.rulebased import assign_groups, merge_labels, run_rule_based
+from idres.rulebased import RuleBasedOptions, assign_groups, merge_labels, run_rule_based
 
 CONFIG = parse_domain(
     {
@@ -160,6 +160,9 @@ def test_two_runs_write_identical_bytes(tmp_path):
     write_results(preview(CONFIG, frame), tmp_path / "a")
     write_results(preview(CONFIG, frame.reverse()), tmp_path / "b")
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    kept = preview(CONFIG, frame, rule_based_options=RuleBasedOptions(keep_heap=True))
+    write_results(kept, tmp_path / "c")  # an allocator setting changes no byte
+    assert _digest(tmp_path / "c") == _digest(tmp_path / "a")
     assert (tmp_path / "a" / "rule-based" / "merge-plan.json").is_file()
 
 

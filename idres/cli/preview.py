@@ -253,6 +253,7 @@ def preview_command(
                 max_group_size=max_group_size,
                 hub_limit=hub_limit,
                 normalization=normalization,
+                keep_heap=True,  # a process of its own: glibc's settings are ours to choose
             ),
             ml_options=ml_options,
             jobs=(job,) if job else None,
