@@ -80,11 +80,12 @@ def heap_kept(enabled: bool = True) -> Iterator[bool]:
     setting applies (glibc only; `enabled` False changes nothing).
 
     Rule keys allocate and free gigabytes of numpy arrays at 10M profiles, from several threads.
-    glibc maps each array over 32 MB afresh and unmaps it when freed (in a worker thread's
-    arena, anything over 64 MB), so every one costs page faults, which on a virtual machine are
-    dear, and unmapping costs each core a TLB flush. Here every thread allocates from the main
-    heap (``M_ARENA_MAX=1``), nothing is mapped apart (``M_MMAP_MAX=0``) and nothing is trimmed;
-    on exit the defaults return and ``malloc_trim`` gives the heap's free memory back.
+    By default glibc maps each array over 32 MB afresh and unmaps it when freed (and a worker
+    thread's arena maps anything over 64 MB, whatever the settings), so every one costs page
+    faults, which on a virtual machine are dear, and each unmapping a TLB flush on every core.
+    Here every thread allocates from the main heap (``M_ARENA_MAX=1``), nothing is mapped apart
+    (``M_MMAP_MAX=0``) and nothing is trimmed; on exit the defaults return and ``malloc_trim``
+    gives the heap's free memory back.
 
     Process-wide effects, hence opt-in (the ``idres`` command opts in): glibc fixes its number
     of arenas when it first needs one, so a process whose threads first allocate inside the

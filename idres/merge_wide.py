@@ -240,8 +240,9 @@ def _survivors(labels: np.ndarray, epoch: np.ndarray) -> tuple[np.ndarray, np.nd
     n = labels.size
     if not n:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    group = labels.astype(np.int64) - labels.min()
-    if int(group.max()) >= 2 * n:  # sparse labels: numbered densely first
+    if int(labels.max()) - int(labels.min()) < 2 * n:
+        group = (labels - labels.min()).astype(np.int64)
+    else:  # sparse labels: numbered densely first
         group = np.unique(labels, return_inverse=True)[1].reshape(-1)
     m = int(group.max()) + 1
     earliest = np.full(m, np.iinfo(np.int64).max, dtype=np.int64)

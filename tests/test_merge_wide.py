@@ -163,6 +163,20 @@ def test_survivors_are_the_earliest_record_then_the_smallest_row(rows: list[tupl
     assert [expected[c] for c in code.tolist()] == [best[g][1] for g in labels.tolist()]
 
 
+@pytest.mark.parametrize(
+    "labels",
+    [
+        pytest.param(np.array([2**63 + 5, 2**63 + 1, 2**63 + 5], dtype=np.uint64), id="uint64"),
+        pytest.param(np.array([3, 1, 3], dtype=np.uint32), id="uint32"),
+        pytest.param(np.array([-(2**62), 2**62, -(2**62)]), id="int64-wide"),
+    ],
+)
+def test_survivors_of_labels_of_any_integer_type(labels: np.ndarray) -> None:
+    code, survivors = merge_wide_module._survivors(labels, np.array([1, 1, 0]))
+    assert code.tolist() == [1, 0, 1]
+    assert survivors.tolist() == [1, 2]
+
+
 def _texts(merge) -> list[tuple[list[str], list[str]]]:
     return [(p.to_list(), r.to_list()) for p, r in merge.texts()]
 
