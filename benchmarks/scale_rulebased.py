@@ -70,11 +70,11 @@ def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
 
     With `matching_only`, the config merges nothing and no results folder is written.
     """
+    from idres.cli._common import command_rule_options
     from idres.config import parse_domain
     from idres.pipeline import preview
     from idres.profiles import scan_profiles
     from idres.results import write_results
-    from idres.rulebased import RuleBasedOptions
 
     config = json.loads(json.dumps(CONFIG))
     if matching_only:
@@ -83,9 +83,7 @@ def run_idres(parquet: str, out: str, *, matching_only: bool = False) -> dict:
     profiles = scan_profiles(parquet)  # checks ProfileIds and timestamps; columns read on demand
     t_read = time.perf_counter() - t0
     # As the idres command runs it (numpy's large blocks kept in one heap during rule keys).
-    result = preview(
-        parse_domain(config), profiles, rule_based_options=RuleBasedOptions(keep_heap=True)
-    )
+    result = preview(parse_domain(config), profiles, rule_based_options=command_rule_options())
     t_run = time.perf_counter() - t0 - t_read
     t1 = time.perf_counter()
     if not matching_only:

@@ -131,3 +131,11 @@ def test_send_dlq_without_queue_is_refused(tmp_path: Path) -> None:
     args = ["preview", RULES, SAMPLE, "--out", str(tmp_path / "o"), "--send-dlq"]
     assert main(args) == 2
     assert not (tmp_path / "o").exists()
+
+
+def test_commands_run_the_rule_based_job_with_the_heap_kept() -> None:
+    from idres.cli._common import command_rule_options
+
+    options = command_rule_options(max_group_size=7)
+    assert options.keep_heap is True
+    assert options.max_group_size == 7

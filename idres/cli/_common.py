@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -14,6 +15,9 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+
+if TYPE_CHECKING:
+    from idres.rulebased import RuleBasedOptions
 
 app = typer.Typer(
     name="idres",
@@ -41,3 +45,12 @@ def progress(enabled: bool = True) -> Iterator[Progress]:
     )
     with Progress(*columns, console=err_console, transient=True, disable=not enabled) as bar:
         yield bar
+
+
+def command_rule_options(**options: Any) -> RuleBasedOptions:
+    """Rule-based options as every ``idres`` command runs the job: in a process of its own, so
+    numpy's large blocks are kept in one glibc heap during rule keys
+    (:func:`idres.allocator.heap_kept`, whose effects are process-wide)."""
+    from idres.rulebased import RuleBasedOptions
+
+    return RuleBasedOptions(keep_heap=True, **options)

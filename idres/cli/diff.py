@@ -14,7 +14,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from idres.cli._common import app, console, progress
+from idres.cli._common import app, command_rule_options, console, progress
 from idres.errors import InputError, Problem
 from idres.schema import RULE_LEVEL
 
@@ -71,7 +71,7 @@ def _diff_configs(
         folders = []
         for name, config, out in (("A", configs[0], out_a), ("B", configs[1], out_b)):
             bar.update(task, description=f"previewing {name}")
-            result = preview(config, frame)
+            result = preview(config, frame, rule_based_options=command_rule_options())
             result.inputs.update(
                 {"config": str(a if name == "A" else b), "profiles": str(profiles)}
             )

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from idres.cli._common import app, console, err_console, progress
+from idres.cli._common import app, command_rule_options, console, err_console, progress
 from idres.findings import COUNT_KEYS
 
 RB = "rule-based"
@@ -192,7 +192,6 @@ def preview_command(
     from idres.pipeline import preview
     from idres.profiles import scan_profiles
     from idres.results import write_results
-    from idres.rulebased import RuleBasedOptions
 
     if normalization not in ("standard", "entity-resolution"):
         raise InputError(
@@ -248,12 +247,11 @@ def preview_command(
         result = preview(
             config,
             frame,
-            rule_based_options=RuleBasedOptions(
+            rule_based_options=command_rule_options(
                 low_cardinality_limit=low_cardinality_limit,
                 max_group_size=max_group_size,
                 hub_limit=hub_limit,
                 normalization=normalization,
-                keep_heap=True,  # a process of its own: glibc's settings are ours to choose
             ),
             ml_options=ml_options,
             jobs=(job,) if job else None,
