@@ -87,10 +87,10 @@ def heap_kept(enabled: bool = True) -> Iterator[bool]:
     (``M_MMAP_MAX=0``) and nothing is trimmed; on exit the defaults return and ``malloc_trim``
     gives the heap's free memory back.
 
-    Process-wide effects, hence opt-in (``idres preview`` and ``idres diff`` opt in): glibc fixes its number
-    of arenas when it first needs one, so a process whose threads first allocate inside the
-    block keeps one arena; and setting these parameters turns off glibc's dynamic mmap
-    threshold.
+    Process-wide effects, hence opt-in (``idres preview`` and ``idres diff`` opt in): glibc
+    fixes its number of arenas when it first needs one, so a process whose threads first
+    allocate inside the block keeps one arena; and setting these parameters turns off glibc's
+    dynamic mmap threshold.
 
     >>> with heap_kept(enabled=False) as applied:
     ...     applied
