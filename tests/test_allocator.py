@@ -88,6 +88,7 @@ _HEAP_PROBE = textwrap.dedent(
     """
     import ctypes, json
     import numpy as np
+    from numpy._core.multiarray import _set_madvise_hugepage as huge
     from idres.allocator import heap_kept
 
     class Info(ctypes.Structure):
@@ -97,8 +98,15 @@ _HEAP_PROBE = textwrap.dedent(
 
     libc = ctypes.CDLL(None)
     libc.mallinfo2.restype = Info
+    def advice():  # numpy's huge-page advice, read by setting it back
+        now = huge(True)
+        huge(now)
+        return now
+
     big = 50_000_000  # float64: 400 MB
+    huge(True)
     with heap_kept() as applied:
+        advice_inside = advice()
         a = np.ones(big)
         mapped_inside = libc.mallinfo2().hblkhd
         del a
@@ -107,6 +115,7 @@ _HEAP_PROBE = textwrap.dedent(
         free_reused = libc.mallinfo2().fordblks
         del b
     free_after_block = libc.mallinfo2().fordblks
+    advice_after = advice()
     c = np.ones(big)
     mapped_after = libc.mallinfo2().hblkhd
     print(json.dumps({
@@ -116,6 +125,8 @@ _HEAP_PROBE = textwrap.dedent(
         "reused": free_reused < 100e6,
         "trimmed after": free_after_block < 100e6,
         "mapped apart after": mapped_after >= 400e6,
+        "4 KB pages inside": not advice_inside,
+        "huge pages again after": advice_after,
     }))
     """
 )
