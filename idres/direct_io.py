@@ -43,8 +43,8 @@ class DirectFile(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def fileno(self) -> int:
-        return self._fd
+    # No ``fileno()`` (io.RawIOBase's raises): a writer given the descriptor could write past
+    # the aligned buffer, and unaligned direct writes fail.
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         """Gather `data`; every full buffer goes to disk."""

@@ -31,7 +31,7 @@ _HEX_PAIRS: Final = np.array(
 #: Messages of more blocks than this (over 1 KB: groups of about 90 members or more) are hashed by
 #: hashlib one by one; they are few, and the vectorised rounds pay per block, not per byte.
 _MAX_VECTOR_BLOCKS: Final = 16
-#: Padded message bytes laid out at once (a few tens of MB of indices).
+#: Padded message bytes laid out at once (4 MB, and a mask of as many bytes).
 _CHUNK_BYTES: Final = 1 << 22
 
 

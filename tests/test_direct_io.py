@@ -76,6 +76,13 @@ def test_polars_writes_parquet_and_json_lines_through_it(tmp_path: Path) -> None
     assert_frame_equal(pl.read_ndjson(tmp_path / "f.jsonl"), frame)
 
 
+def test_writers_cannot_bypass_the_aligned_buffer(tmp_path: Path) -> None:
+    import io
+
+    with DirectFile(_direct_fd(tmp_path / "x.bin")) as out, pytest.raises(io.UnsupportedOperation):
+        out.fileno()
+
+
 def test_a_file_system_refusing_o_direct_gets_an_ordinary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
