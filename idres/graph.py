@@ -36,7 +36,8 @@ def components(n: int, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.int
     _, raw = _cc(graph, directed=True, connection="weak")
     # Canonical label = smallest member index. scipy numbers components in order of their
     # smallest node, so each label's first occurrence is that node; checked, else computed.
-    raw = raw.astype(np.int64)
+    # scipy's own 32-bit labels are used as they are: every 80 MB array of 10M int64 labels
+    # is fresh memory, which costs on a VM.
     seen = np.maximum.accumulate(raw)
     new = np.ones(n, dtype=bool)
     new[1:] = raw[1:] > seen[:-1]
