@@ -86,3 +86,18 @@ def test_forest_of_rule_levels_keeps_the_lowest_level_of_a_pair():
 def test_group_max_is_per_component():
     labels = components(4, np.array([0, 2]), np.array([1, 3]))
     assert group_max(labels, [0, 2], [1.0, 4.0]).tolist() == [1.0, 1.0, 4.0, 4.0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(links(whole=True))
+def test_components_are_networkx_components_labelled_by_their_smallest_node(g) -> None:
+    n, a, b, _ = g
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
+    expected = np.zeros(n, dtype=np.int64)
+    for members in nx.connected_components(graph):
+        expected[list(members)] = min(members)
+    labels = components(n, a, b)
+    assert labels.dtype == np.int64
+    assert labels.tolist() == expected.tolist()
