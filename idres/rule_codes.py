@@ -123,10 +123,28 @@ def group_equal(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _raw_groups(
-    frame: pl.DataFrame, sources: list[str]
+    frame: pl.DataFrame, sources: list[str], *, few: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows with any raw source value, the code of their raw value (tuple), and a mask of one row
-    per code; codes are numbered in the order of those rows."""
+    per code; codes are numbered in the order of those rows.
+
+    `few` (one source column with few distinct values) codes through a Polars Enum of the distinct
+    values, a hash lookup per row instead of fingerprints and a sort of every row's: 10M rows of
+    about 600 names took 0.5 s instead of 0.7–1.0 s (with 200,000 distinct values it is 2x slower).
+    """
+    if few and len(sources) == 1:
+        values = frame.get_column(sources[0])
+        rows = np.flatnonzero(values.is_not_null().to_numpy())
+        distinct = values.drop_nulls().unique(maintain_order=True)  # in order of first rows
+        code = values.cast(pl.Enum(distinct)).to_physical().drop_nulls().to_numpy()
+        code = code.astype(np.uint32, copy=False)
+        # A code's first row is where the codes seen so far are first exceeded.
+        new = np.ones(code.size, dtype=bool)
+        if code.size:
+            new[1:] = code[1:] > np.maximum.accumulate(code)[:-1]
+        chosen = np.zeros(frame.height, dtype=bool)
+        chosen[rows[new]] = True
+        return rows.astype(np.uint32), code, chosen
     value = pl.col(sources[0]) if len(sources) == 1 else pl.struct(sources)
     present = pl.any_horizontal(pl.col(s).is_not_null() for s in sources)
     hashed = frame.select(
@@ -143,12 +161,16 @@ def _raw_groups(
     return rows.astype(np.uint32), rank[rows[first]][code], chosen
 
 
-def _mostly_distinct(raw: pl.DataFrame) -> bool:
-    """Whether more than half of the first column's present values are distinct (HyperLogLog
-    estimate); multi-column sources (address lines) count as mostly distinct too."""
+#: At most this many distinct raw values (estimated) and a column is coded through an Enum.
+_FEW_DISTINCT: Final = 10_000
+
+
+def _distinct_share(raw: pl.DataFrame) -> tuple[int, int]:
+    """Estimated distinct values of the first column (HyperLogLog) and its present values;
+    multi-column sources (address lines) count as all distinct."""
     first = raw.get_column(raw.columns[0])
     present = first.len() - first.null_count()
-    return raw.width > 1 or first.approx_n_unique() * 2 > present
+    return (max(present, 1) if raw.width > 1 else first.approx_n_unique()), present
 
 
 def code_attribute(
@@ -179,13 +201,14 @@ def code_attribute(
             texts.append(pl.Series(column, [], dtype=pl.String))
             continue
         raw_frame = frame.select(pl.col(present).cast(pl.String))
-        if _mostly_distinct(raw_frame):  # grouping raw values first would not pay
+        distinct, held = _distinct_share(raw_frame)
+        if distinct * 2 > held:  # mostly distinct: grouping raw values first would not pay
             text = normalize(raw_frame, mode=mode, columns=[target]).get_column(column)  # type: ignore[arg-type]
             rows = np.flatnonzero(text.is_not_null().to_numpy()).astype(np.uint32)
             texts.append(text.drop_nulls())
             per_column.append((column, rows, np.arange(rows.size, dtype=np.uint32)))
             continue
-        rows, raw, chosen = _raw_groups(raw_frame, present)
+        rows, raw, chosen = _raw_groups(raw_frame, present, few=distinct <= _FEW_DISTINCT)
         distinct = raw_frame.filter(pl.Series(chosen))
         texts.append(normalize(distinct, mode=mode, columns=[target]).get_column(column))  # type: ignore[arg-type]
         per_column.append((column, rows, raw))

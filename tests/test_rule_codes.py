@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from idres.normalize import normalize
-from idres.rule_codes import code_attribute, group_equal
+from idres.rule_codes import _raw_groups, code_attribute, group_equal
 
 EMAILS = ["a@x.com", "A@X.com ", " a@x.com", "b@x.com", "B@x.COM", "c@y.org", "", "  ", None]
 COLUMNS = ["EmailAddress", "PersonalEmailAddress", "BusinessEmailAddress"]
@@ -79,3 +79,19 @@ def test_fingerprint_collisions_on_the_sorted_bits_are_told_apart() -> None:
     big = np.array([1 << 40, (1 << 40) + 1, 1 << 40], dtype=np.uint64)
     code, _ = group_equal(big, np.array([7, 8, 7], dtype=np.uint64))
     assert code[0] == code[2] != code[1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from(["", " ", "Smith", "smith", "Ä", "x" * 20])),
+        max_size=60,
+    )
+)
+def test_few_values_coded_through_an_enum_as_through_fingerprints(values: list[str | None]) -> None:
+    frame = pl.DataFrame({"LastName": values}, schema={"LastName": pl.String})
+    rows, code, chosen = _raw_groups(frame, ["LastName"], few=True)
+    rows2, code2, chosen2 = _raw_groups(frame, ["LastName"], few=False)
+    assert rows.tolist() == rows2.tolist()
+    assert code.dtype == code2.dtype == np.uint32 and code.tolist() == code2.tolist()
+    assert chosen.tolist() == chosen2.tolist()
