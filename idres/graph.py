@@ -38,15 +38,25 @@ def components(n: int, a: npt.ArrayLike, b: npt.ArrayLike) -> npt.NDArray[np.int
     # smallest node, so each label's first occurrence is that node; checked, else computed.
     # scipy's own 32-bit labels are used as they are: every 80 MB array of 10M int64 labels
     # is fresh memory, which costs on a VM.
-    seen = np.maximum.accumulate(raw)
-    new = np.ones(n, dtype=bool)
-    new[1:] = raw[1:] > seen[:-1]
-    starts = np.flatnonzero(new)
+    starts = np.flatnonzero(first_seen(raw))
     if raw[0] == 0 and np.array_equal(raw[starts], np.arange(starts.size)):
         return starts[raw]
     first = np.full(int(raw.max()) + 1, n, dtype=np.int64)
     np.minimum.at(first, raw, np.arange(n, dtype=np.int64))
     return first[raw]
+
+
+def first_seen(labels: np.ndarray) -> npt.NDArray[np.bool_]:
+    """Where each label first occurs, for labels numbered in order of first occurrence
+    (``0, 1, 2, ...`` as they are met): a first occurrence exceeds every earlier label.
+
+    >>> first_seen(np.array([0, 1, 0, 2, 1])).tolist()
+    [True, True, False, True, False]
+    """
+    new = np.ones(labels.size, dtype=bool)
+    if labels.size:
+        new[1:] = labels[1:] > np.maximum.accumulate(labels)[:-1]
+    return new
 
 
 def component_sizes(labels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

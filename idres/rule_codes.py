@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from idres import schema
+from idres.graph import first_seen
 
 _SEED1: Final = 0x1D5E5
 _SEED2: Final = 0x5EED
@@ -138,12 +139,8 @@ def _raw_groups(
         distinct = values.drop_nulls().unique(maintain_order=True)  # in order of first rows
         code = values.cast(pl.Enum(distinct)).to_physical().drop_nulls().to_numpy()
         code = code.astype(np.uint32, copy=False)
-        # A code's first row is where the codes seen so far are first exceeded.
-        new = np.ones(code.size, dtype=bool)
-        if code.size:
-            new[1:] = code[1:] > np.maximum.accumulate(code)[:-1]
         chosen = np.zeros(frame.height, dtype=bool)
-        chosen[rows[new]] = True
+        chosen[rows[first_seen(code)]] = True  # codes follow first rows
         return rows.astype(np.uint32), code, chosen
     value = pl.col(sources[0]) if len(sources) == 1 else pl.struct(sources)
     present = pl.any_horizontal(pl.col(s).is_not_null() for s in sources)
