@@ -162,12 +162,10 @@ def _raw_groups(
 _FEW_DISTINCT: Final = 10_000
 
 
-def _distinct_share(raw: pl.DataFrame) -> tuple[int, int]:
-    """Estimated distinct values of the first column (HyperLogLog) and its present values;
-    multi-column sources (address lines) count as all distinct."""
-    first = raw.get_column(raw.columns[0])
-    present = first.len() - first.null_count()
-    return (max(present, 1) if raw.width > 1 else first.approx_n_unique()), present
+def _distinct_estimate(raw: pl.DataFrame) -> int | None:
+    """Estimated distinct values (HyperLogLog) of a one-column source; None for multi-column
+    sources (address lines), which are taken as mostly distinct."""
+    return raw.to_series().approx_n_unique() if raw.width == 1 else None
 
 
 def code_attribute(
@@ -198,14 +196,15 @@ def code_attribute(
             texts.append(pl.Series(column, [], dtype=pl.String))
             continue
         raw_frame = frame.select(pl.col(present).cast(pl.String))
-        distinct, held = _distinct_share(raw_frame)
-        if distinct * 2 > held:  # mostly distinct: grouping raw values first would not pay
+        estimate = _distinct_estimate(raw_frame)  # None: several columns
+        held = raw_frame.height - raw_frame.null_count().row(0)[0]  # the first column's values
+        if estimate is None or estimate * 2 > held:  # grouping raw values first would not pay
             text = normalize(raw_frame, mode=mode, columns=[target]).get_column(column)  # type: ignore[arg-type]
             rows = np.flatnonzero(text.is_not_null().to_numpy()).astype(np.uint32)
             texts.append(text.drop_nulls())
             per_column.append((column, rows, np.arange(rows.size, dtype=np.uint32)))
             continue
-        rows, raw, chosen = _raw_groups(raw_frame, present, few=distinct <= _FEW_DISTINCT)
+        rows, raw, chosen = _raw_groups(raw_frame, present, few=estimate <= _FEW_DISTINCT)
         distinct = raw_frame.filter(pl.Series(chosen))
         texts.append(normalize(distinct, mode=mode, columns=[target]).get_column(column))  # type: ignore[arg-type]
         per_column.append((column, rows, raw))
