@@ -101,18 +101,14 @@ class _CachedFile(io.BufferedWriter):
     closed (the results are not read back, and fresh page-cache pages are dear on a VM)."""
 
     def close(self) -> None:
+        """Put what the file holds on disk and drop it from the page cache (where the OS
+        allows), then close."""
         if not self.closed:
             self.flush()
-            drop_from_cache(self)
+            if hasattr(os, "posix_fadvise") and hasattr(os, "fdatasync"):
+                os.fdatasync(self.fileno())
+                os.posix_fadvise(self.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
         super().close()
-
-
-def drop_from_cache(out: BinaryIO | io.BufferedWriter) -> None:
-    """Put what `out` holds on disk and drop it from the page cache (where the OS allows)."""
-    out.flush()
-    if hasattr(os, "posix_fadvise") and hasattr(os, "fdatasync"):
-        os.fdatasync(out.fileno())
-        os.posix_fadvise(out.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def open_direct(path: str | os.PathLike[str]) -> BinaryIO:
@@ -137,4 +133,4 @@ def open_direct(path: str | os.PathLike[str]) -> BinaryIO:
     return _CachedFile(io.FileIO(Path(path), "w"))  # type: ignore[return-value]
 
 
-__all__ = ["DirectFile", "drop_from_cache", "open_direct"]
+__all__ = ["DirectFile", "open_direct"]

@@ -125,9 +125,10 @@ def md5_hex(data: bytes, starts: np.ndarray, ends: np.ndarray) -> pl.Series:
     for count in np.unique(blocks).tolist():
         chosen = np.flatnonzero(blocks == count)
         if count > _MAX_VECTOR_BLOCKS:
+            whole = memoryview(data)
             for i in chosen.tolist():
                 digest = hashlib.md5(
-                    data[starts[i] : starts[i] + lengths[i]], usedforsecurity=False
+                    whole[starts[i] : starts[i] + lengths[i]], usedforsecurity=False
                 )
                 out[i] = np.frombuffer(digest.hexdigest().encode("ascii"), dtype=np.uint8)
             continue
