@@ -2,9 +2,10 @@
 requests, chunk by chunk.
 
 :class:`WideMerge` keeps the merged profiles flat, with, per field and merged profile, the member row
-whose value was kept and the row its provenance comes from; JSON lines and plan requests are built
-from those in chunks of 100,000 profiles (:mod:`idres.json_pieces`: one ``concat_str`` per line), so
-writing them never holds all the text at once. Everything is byte for byte what the long path
+whose value was kept and the row its provenance comes from. JSON lines and plan requests are written
+from those in chunks of 100,000 profiles by :mod:`idres.json_lines` (one compiled pass per chunk that
+copies each value straight from the Polars columns), so writing them never holds all the text at
+once. Everything is byte for byte what the long path
 (:mod:`idres.merge_long`, :mod:`idres.merge_plan`) writes; tests check it on random tables.
 """
 
@@ -15,23 +16,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 import numpy as np
 import polars as pl
 
 from idres import schema
 from idres.errors import ConfigError, Problem
-from idres.json_pieces import (
-    Entry,
-    JsonPieces,
-    after_first,
-    joined,
-    json_entry,
-    json_key,
-    text_entry,
-)
-from idres.merge import MERGED_IDS, json_string
+from idres.json_lines import LineProgram, LineWriter
+from idres.merge import MERGED_IDS
 from idres.merge_long import merge_profiles
 from idres.merge_plan import merge_plan_lines
 from idres.threads import in_order
@@ -44,7 +37,6 @@ _ATTR: Final = schema.ATTRIBUTES + "."
 _FOLD: Final = {"PartyType": "PartyTypeString", "Gender": "GenderString"}
 _CHUNK: Final = 100_000
 _SOURCES_KEY: Final = "FieldSourceProfileIds"
-_SOURCES: Final = "__sources"  # a chunk's FieldSourceProfileIds text, shared by both lines
 MAX_PER_REQUEST: Final = 20
 _DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -101,176 +93,142 @@ class WideMerge:
     big_rows: pl.DataFrame  # their member rows
     resolution: ConflictResolutionLike | None = None
 
-    def _indices(self, lo: int, hi: int) -> pl.DataFrame:
-        """Per field j the ``pid`` and ``prov`` text of the origin member of merged profiles
-        lo..hi (``pid.o{j}``, ``prov.o{j}``; null when no member has the field) and, for
-        PartyType and Gender, of the member FieldSourceProfileIds names (``pid.k{j}``: the
-        PartyTypeString / GenderString origin when there is one)."""
-        names = [f.name for f in self.fields]
-        columns = {}
-        for j, f in enumerate(self.fields):
-            rows = self.origins[j, lo:hi]
-            columns[f"o{j}"] = rows
-            if f.name in _FOLD and _FOLD[f.name] in names:
-                other = self.origins[names.index(_FOLD[f.name]), lo:hi]
-                columns[f"k{j}"] = np.where(other >= 0, other, rows)
-        index = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.Int64))
-        return index.select(
-            pl.lit(self.members.get_column(column))
-            .gather(pl.when(pl.col(name) >= 0).then(pl.col(name)))
-            .alias(f"{column}.{name}")
-            for column in ("pid", "prov")
-            for name in columns
-        )
-
-    def _chunks(self) -> Iterator[pl.DataFrame]:
-        """The merged profiles in chunks, each with its :meth:`_indices` columns."""
-        for lo in range(0, self.merged.height, _CHUNK):
-            hi = min(lo + _CHUNK, self.merged.height)
-            part = self.merged.slice(lo, hi - lo)
-            yield part.hstack(self._indices(lo, hi)).with_columns(
-                self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged")
-            )
-
-    def _sources(self, pieces: JsonPieces) -> Entry:
-        """``FieldSourceProfileIds`` (MergeProfiles keys: PartyTypeString and GenderString fold
-        into PartyType and Gender, Attributes by key), over a frame of :meth:`_indices`."""
-        names = [f.name for f in self.fields]
-        scalars, attributes = [], []
-        for j, f in enumerate(self.fields):
-            if f.name in _FOLD.values() and f.name.removesuffix("String") in names:
-                continue
-            folded = f.name in _FOLD and _FOLD[f.name] in names
-            if not (
-                self._kept_anywhere(j)
-                or (folded and self._kept_anywhere(names.index(_FOLD[f.name])))
-            ):
-                continue
-            index = f"k{j}" if folded else f"o{j}"
-            entry = json_entry(f.name.removeprefix(_ATTR), f"pid.{index}")
-            (attributes if f.is_attribute else scalars).append(entry)
-        if attributes:
-            scalars.append(pieces.obj(attributes, key="Attributes"))
-        return pieces.obj(scalars, key=_SOURCES_KEY, always=True)
-
-    def _sources_text(self, pieces: JsonPieces) -> pl.Expr:
-        """The ``FieldSourceProfileIds`` object of each merged profile as JSON text (``{}``
-        when empty), over a frame of :meth:`_indices`."""
-        return joined(self._sources(pieces).value)
-
-    def _provenance(self, pieces: JsonPieces) -> Entry:
-        """``FieldProvenance``: per field (unfolded names) its kept value's UpdatedAt and Source."""
-        entries = [
-            json_entry(f.name, f"prov.o{j}")
-            for j, f in enumerate(self.fields)
-            if self._kept_anywhere(j)
-        ]
-        return pieces.obj(entries, key="FieldProvenance")
-
-    def _kept_anywhere(self, j: int) -> bool:
-        """Whether any merged profile kept a value of field `j` (else its entries are left out
-        of the JSON pieces: they would be null in every row)."""
-        return j in self._kept_fields
-
     @cached_property
     def _kept_fields(self) -> frozenset[int]:
+        """Fields some merged profile kept a value of (the others are left out of the programs:
+        they would be absent from every line)."""
         if not self.origins.size:
             return frozenset()
         return frozenset(np.flatnonzero(self.origins.max(axis=1) >= 0).tolist())
 
-    def field_sources(self) -> pl.Series:
-        """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
-        pieces = JsonPieces()
-        sources = self._sources_text(pieces).alias(_SOURCES_KEY)
-        chunks = [c.with_columns(pieces.prepare).select(sources) for c in self._chunks()]
-        return pl.concat(chunks).to_series() if chunks else pl.Series([], dtype=pl.String)
+    @cached_property
+    def _programs(self) -> _Programs:
+        """The line programs of merged profiles, requests and FieldSourceProfileIds objects."""
+        return _Programs.of(self)
 
-    def _profile_line(self, pieces: JsonPieces, sources: Entry) -> pl.Expr:
-        """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`), with
-        `sources` as its FieldSourceProfileIds."""
-        record = [c for c in self.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
-        record += [c for c in self.merged.columns if c != _PID and schema.is_passthrough(c)]
-        n = self.merged.height
-        standard, attributes = [], []
-        for j, f in enumerate(self.fields):
-            if not self._kept_anywhere(j):
-                continue
-            if f.is_address:
-                empty = {c for c in f.columns if self.merged.get_column(c).null_count() == n}
-                parts = [text_entry(c.split(".", 1)[1], c) for c in f.columns if c not in empty]
-                standard.append(pieces.obj(parts, key=f.name))
-            else:
-                entry = text_entry(f.name.removeprefix(_ATTR), f.name)
-                (attributes if f.is_attribute else standard).append(entry)
-        if attributes:
-            standard.append(pieces.obj(attributes, key="Attributes"))
-        line = [pl.lit('{"' + _PID + '":'), json_string(pl.col(_PID)), *after_first(standard)]
-        if record:
-            encoded = pl.struct(record).struct.json_encode().str.slice(1).str.head(-1)
-            line.append(pl.concat_str(pl.lit(","), encoded))
-        line += after_first([sources, self._provenance(pieces)])
-        return joined([*line, pl.lit("}")])
-
-    def _request_line(self, sources: Entry) -> pl.Expr:
-        """Each MergeProfiles request of a small group (≤ 21 members), over the same chunk, with
-        `sources` as its FieldSourceProfileIds (left out when empty)."""
-        return joined(
-            [
-                pl.lit('{"DomainName":' + json_key(self.domain_name) + ',"MainProfileId":'),
-                json_string(pl.col(_PID)),
-                pl.lit(","),
-                pl.struct("ProfileIdsToBeMerged").struct.json_encode().str.slice(1).str.head(-1),
-                *after_first([sources]),
-                pl.lit("}"),
-            ]
+    def _chunk_columns(self, lo: int, hi: int) -> list[pl.Series]:
+        """The columns of merged profiles lo..hi the programs read, in :class:`_Programs` order."""
+        part = self.merged.slice(lo, hi - lo)
+        plan = self._programs
+        extra = part.select(
+            _members_text(plan.record).alias("record"),
+            _members_text([self.others.slice(lo, hi - lo).alias("ProfileIdsToBeMerged")]),
         )
+        return [
+            *(part.get_column(c) for c in plan.columns),
+            *extra.get_columns(),
+            self.members.get_column("pid"),
+            self.members.get_column("prov"),
+        ]
+
+    def _chunk_index(self, lo: int, hi: int) -> np.ndarray:
+        """Per slot of :class:`_Programs` and merged profile lo..hi, the member row it reads."""
+        slots = self._programs.slots
+        index = np.empty((len(slots), hi - lo), dtype=self.origins.dtype)
+        for i, (j, fold) in enumerate(slots):
+            index[i] = self.origins[j, lo:hi]
+            if fold is not None:  # FieldSourceProfileIds names the *String origin when held
+                other = self.origins[fold, lo:hi]
+                np.copyto(index[i], other, where=other >= 0)
+        return index
+
+    def _chunk_text(
+        self, lo: int, hi: int, writers: _Writers, big: dict[str, list[bytes]] | None
+    ) -> tuple[np.ndarray | None, list[np.ndarray | bytes]]:
+        """Merged-profile lines of profiles lo..hi (None unless asked for) and the pieces of their
+        plan's lines in order (each ``    {...},\n``; the long path's lines of large groups in
+        their place)."""
+        columns = self._chunk_columns(lo, hi)
+        index = self._chunk_index(lo, hi)
+        profiles = None
+        if writers.profile is not None:
+            profiles, _ = writers.profile.lines(columns, index=index)
+        if big is None or writers.request is None:
+            return profiles, []
+        lists = self.merged.get_column(MERGED_IDS).slice(lo, hi - lo).list.len().to_numpy()
+        small = lists <= MAX_PER_REQUEST + 1
+        text, ends = writers.request.lines(columns, index=index, keep=small)
+        pieces: list[np.ndarray | bytes] = []
+        start = 0
+        ids = columns[self._programs.columns.index(_PID)]
+        for row in np.flatnonzero(~small).tolist():  # few: groups of over 21 profiles
+            stop = int(ends[row])
+            pieces.append(text[start:stop])
+            pieces += big.get(ids[row], [])
+            start = stop
+        pieces.append(text[start:])
+        return profiles, pieces
+
+    def _texts(
+        self, *, profiles: bool, requests: bool
+    ) -> Iterator[tuple[np.ndarray | None, list[np.ndarray | bytes]]]:
+        """:meth:`_chunk_text` of chunks of 100,000 merged profiles, two built at a time (each
+        with its own writers: a chunk's text is used while the next one is built)."""
+        if not _DOMAIN_NAME.match(self.domain_name):
+            message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
+            raise ConfigError(Problem(None, "DomainName", message))
+        big = self._big_requests() if requests else None
+        writers = [self._programs.writers(profiles=profiles, requests=requests) for _ in "ab"]
+        bounds = [
+            (lo, min(lo + _CHUNK, self.merged.height))
+            for lo in range(0, self.merged.height, _CHUNK)
+        ]
+
+        def make(k: int) -> tuple[np.ndarray | None, list[np.ndarray | bytes]]:
+            lo, hi = bounds[k]
+            return self._chunk_text(lo, hi, writers[k % 2], big)
+
+        yield from in_order(range(len(bounds)), make)
+
+    def write_texts(self, profiles: BinaryIO, plan: BinaryIO) -> None:
+        """Write the merged-profile JSON lines to `profiles` and the MergeProfiles requests, as
+        ``{"Requests": [...]}`` with one request a line, to `plan`."""
+        plan.write(_PLAN_HEAD)
+        empty = True
+        for lines, pieces in self._texts(profiles=True, requests=True):
+            profiles.write(lines)  # type: ignore[arg-type]
+            for piece in pieces:  # whole lines, each ending ",\n": the last one's comma goes
+                if len(piece):
+                    plan.write(b"" if empty else b",\n")
+                    plan.write(piece[:-2])  # type: ignore[arg-type]
+                    empty = False
+        plan.write(_PLAN_TAIL if empty else b"\n" + _PLAN_TAIL)
 
     def texts(
         self, *, profiles: bool = True, requests: bool = True
     ) -> Iterator[tuple[pl.Series, pl.Series]]:
         """Per chunk of 100,000 merged profiles, their JSON lines (:func:`idres.merge.
         merged_json_lines`) and MergeProfiles requests (:func:`idres.merge.merge_plan_lines`,
-        sorted by MainProfileId, then chunk of 20 ProfileIds): one pass builds both, so each
-        profile's FieldSourceProfileIds is built once. A side not asked for comes empty."""
-        if not _DOMAIN_NAME.match(self.domain_name):
-            message = f"must match ^[a-zA-Z0-9_-]+$, 1..64 (got {self.domain_name!r})"
-            raise ConfigError(Problem(None, "DomainName", message))
-        big_lines = self._big_requests() if requests else None
-        pieces = JsonPieces()
-        # FieldSourceProfileIds is built once per chunk, as text both lines copy: joining its
-        # pieces a second time for the requests cost more than one more copy of the text.
-        shared = self._sources_text(pieces).alias(_SOURCES)
-        held = pl.col(_SOURCES) != "{}"
-        profile_sources = json_entry(_SOURCES_KEY, _SOURCES)
-        request_sources = Entry(_SOURCES_KEY, [pl.when(held).then(pl.col(_SOURCES))], held)
-        # Only the side asked for is built: each line's pieces add their own prepared columns.
-        profile = self._profile_line(pieces, profile_sources) if profiles else None
-        request = self._request_line(request_sources) if big_lines is not None else None
-        nothing = pl.Series([], dtype=pl.String)
+        sorted by MainProfileId, then chunk of 20 ProfileIds). A side not asked for comes empty."""
+        for lines, pieces in self._texts(profiles=profiles, requests=requests):
+            text = b"" if lines is None else bytes(lines)
+            plan = b"".join(bytes(p) for p in pieces)
+            yield (
+                pl.Series(text.decode().split("\n")[:-1], dtype=pl.String),
+                pl.Series([r[4:] for r in plan.decode().split(",\n")[:-1]], dtype=pl.String),
+            )
 
-        def make(part: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
-            part = part.with_columns(pieces.prepare).with_columns(shared)
-            lines = nothing if profile is None else part.select(profile.alias("P")).to_series()
-            if big_lines is None or request is None:
-                return lines, nothing
-            small = part.filter(pl.col(MERGED_IDS).list.len() <= MAX_PER_REQUEST + 1)
-            out = small.select(_PID, request.alias("Request"))
-            if big_lines.height:
-                first, last = part.item(0, _PID), part.item(part.height - 1, _PID)
-                extra = big_lines.filter(pl.col(_PID).is_between(pl.lit(first), pl.lit(last)))
-                out = pl.concat([out, extra]).sort(_PID, maintain_order=True)
-            return lines, out.get_column("Request")
+    def field_sources(self) -> pl.Series:
+        """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
+        writer = LineWriter(self._programs.sources)
+        out = []
+        for lo in range(0, self.merged.height, _CHUNK):
+            hi = min(lo + _CHUNK, self.merged.height)
+            text, _ = writer.lines(self._chunk_columns(lo, hi), index=self._chunk_index(lo, hi))
+            out += bytes(text).decode().split("\n")[:-1]
+        return pl.Series(_SOURCES_KEY, out, dtype=pl.String)
 
-        yield from in_order(self._chunks(), make)  # two chunks at a time
-
-    def _big_requests(self) -> pl.DataFrame:
-        """MainProfileId and request lines of the groups over 21 members (via the long path)."""
+    def _big_requests(self) -> dict[str, list[bytes]]:
+        """Per MainProfileId of a group over 21 members, its request lines (via the long path),
+        each as the plan file holds it (``    {...},\n``)."""
+        out: dict[str, list[bytes]] = {}
         if not self.big.height:
-            return pl.DataFrame(schema={_PID: pl.String, "Request": pl.String})
+            return out
         outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
-        lines = merge_plan_lines(outcome, domain_name=self.domain_name)
-        mains = pl.Series([json.loads(s)["MainProfileId"] for s in lines.to_list()])
-        return pl.DataFrame({_PID: mains, "Request": lines})
+        for line in merge_plan_lines(outcome, domain_name=self.domain_name).to_list():
+            main = json.loads(line)["MainProfileId"]
+            out.setdefault(main, []).append(f"    {line},\n".encode())
+        return out
 
     def json_lines(self) -> Iterator[pl.Series]:
         """Each merged profile as one JSON object (:func:`idres.merge.merged_json_lines`)."""
@@ -286,3 +244,136 @@ class WideMerge:
         """The MergeProfiles requests that replay these merges."""
         lines = [line for chunk in self.plan_lines() for line in chunk.to_list()]
         return json.loads("[" + ",".join(lines) + "]")
+
+
+_PLAN_HEAD: Final = b'{"Requests": [\n'
+_PLAN_TAIL: Final = b"]}\n"
+
+
+def empty_plan(out: BinaryIO) -> None:
+    """Write a merge plan with no requests (as :meth:`WideMerge.write_texts` would)."""
+    out.write(_PLAN_HEAD + _PLAN_TAIL)
+
+
+def _members_text(columns: list[str] | list[pl.Series]) -> pl.Expr:
+    """The members `columns` as JSON object members (``"a":1,"b":[...]``, no braces)."""
+    return pl.struct(columns).struct.json_encode().str.slice(1).str.head(-1)
+
+
+@dataclass(frozen=True)
+class _Writers:
+    profile: LineWriter | None
+    request: LineWriter | None
+
+
+@dataclass(frozen=True)
+class _Programs:
+    """The :class:`idres.json_lines.LineProgram` of each text of a :class:`WideMerge` and what
+    they read: columns of `merged` (in `columns` order), then the record members text, the
+    ProfileIdsToBeMerged member text, and the members' ``pid`` and ``prov`` (read through
+    slots: per slot a field and, for PartyType / Gender, the *String field whose origin
+    FieldSourceProfileIds names when it holds one)."""
+
+    profile: LineProgram
+    request: LineProgram
+    sources: LineProgram
+    columns: list[str]
+    record: list[str]
+    slots: list[tuple[int, int | None]]
+
+    @staticmethod
+    def of(merge: WideMerge) -> _Programs:
+        fields = merge.fields
+        names = [f.name for f in fields]
+        kept = merge._kept_fields
+        columns: list[str] = [_PID]
+        for j, f in enumerate(fields):
+            if j in kept:
+                columns += f.columns
+        record = [c for c in merge.merged.columns if c in schema.BOOKKEEPING_COLUMNS]
+        record += [c for c in merge.merged.columns if c != _PID and schema.is_passthrough(c)]
+        record_text, others, pid, prov = range(len(columns), len(columns) + 4)
+        slots: list[tuple[int, int | None]] = []
+
+        def slot(j: int, fold: int | None = None) -> int:
+            if (j, fold) not in slots:
+                slots.append((j, fold))
+            return slots.index((j, fold))
+
+        # FieldSourceProfileIds: MergeProfiles keys (PartyTypeString and GenderString fold into
+        # PartyType and Gender), Attributes by key.
+        sources: list[tuple[Field, int]] = []
+        for j, f in enumerate(fields):
+            if f.name in _FOLD.values() and f.name.removesuffix("String") in names:
+                continue
+            fold = (
+                names.index(_FOLD[f.name]) if f.name in _FOLD and _FOLD[f.name] in names else None
+            )
+            if j in kept or fold in kept:
+                sources.append((f, slot(j, fold)))
+
+        def add_sources(program: LineProgram) -> None:
+            for f, k in sources:
+                if not f.is_attribute:
+                    program.json(f.name, pid, k)
+            attributes = [(f, k) for f, k in sources if f.is_attribute]
+            if attributes:
+                program.begin("Attributes")
+                for f, k in attributes:
+                    program.json(f.name.removeprefix(_ATTR), pid, k)
+                program.end()
+
+        profile = LineProgram()
+        profile.begin()
+        profile.string(_PID, 0)
+        attributes = []
+        for j, f in enumerate(fields):
+            if j not in kept:
+                continue
+            if f.is_address:
+                profile.begin(f.name)
+                for c in f.columns:
+                    profile.string(c.split(".", 1)[1], columns.index(c))
+                profile.end()
+            elif f.is_attribute:
+                attributes.append(f)
+            else:
+                profile.string(f.name, columns.index(f.name))
+        if attributes:
+            profile.begin("Attributes")
+            for f in attributes:
+                profile.string(f.name.removeprefix(_ATTR), columns.index(f.name))
+            profile.end()
+        if record:
+            profile.json(None, record_text)
+        profile.begin(_SOURCES_KEY, always=True)
+        add_sources(profile)
+        profile.end()
+        profile.begin("FieldProvenance")
+        for j, f in enumerate(fields):
+            if j in kept:
+                profile.json(f.name, prov, slot(j))
+        profile.end()
+        profile.end()
+
+        request = LineProgram(prefix="    ", line_end=",\n")
+        request.begin()
+        request.member("DomainName", merge.domain_name)
+        request.string("MainProfileId", 0)
+        request.json(None, others)
+        request.begin(_SOURCES_KEY)
+        add_sources(request)
+        request.end()
+        request.end()
+
+        alone = LineProgram()  # FieldSourceProfileIds objects alone, one a line
+        alone.begin()
+        add_sources(alone)
+        alone.end()
+        return _Programs(profile, request, alone, columns, record, slots)
+
+    def writers(self, *, profiles: bool, requests: bool) -> _Writers:
+        return _Writers(
+            LineWriter(self.profile) if profiles else None,
+            LineWriter(self.request) if requests else None,
+        )

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
 
@@ -20,6 +20,7 @@ from idres import schema
 from idres.atomic import atomic_dir
 from idres.direct_io import open_direct
 from idres.errors import Problem, ResultsError
+from idres.merged_text import empty_plan
 from idres.timings import timed
 
 if TYPE_CHECKING:
@@ -112,40 +113,6 @@ def _matches_jsonl(groups: pl.DataFrame) -> pl.DataFrame:
 PARQUET_COMPRESSION: Final = "snappy"
 
 
-def _write_chunk(lines: pl.Series, out: BinaryIO) -> None:
-    if lines.len():
-        lines.alias("line").to_frame().write_csv(out, include_header=False, quote_style="never")
-
-
-class _Requests:
-    """Writes ``{"Requests": [...]}`` with one request a line (valid JSON, and greppable), fed
-    chunk by chunk; a chunk is held back until the next shows whether it ends the list."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.previous: pl.Series | None = None
-        out.write(b'{"Requests": [\n')
-
-    def add(self, chunk: pl.Series) -> None:
-        if not chunk.len():
-            return
-        if self.previous is not None:
-            self._write(self.previous, last=False)
-        self.previous = chunk
-
-    def close(self) -> None:
-        if self.previous is not None:
-            self._write(self.previous, last=True)
-        self.out.write(b"]}\n")
-
-    def _write(self, chunk: pl.Series, *, last: bool) -> None:
-        comma = pl.lit(",")
-        if last:
-            comma = pl.when(pl.int_range(pl.len()) < pl.len() - 1).then(comma).otherwise(pl.lit(""))
-        lines = chunk.to_frame("l").select(pl.concat_str(pl.lit("    "), "l", comma)).to_series()
-        _write_chunk(lines, self.out)
-
-
 def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     """Write the rule-based job's files into `folder` (which must exist); the time each took goes
     into ``timings.json`` (``write: <file>``). The files that do not need the merge go first, while
@@ -165,22 +132,20 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
     with timed(writes, "waiting for the merge"):  # it runs in the background until now
         merge = result.merge
     with open_direct(folder / "merge-plan.json") as plan_file:
-        requests = _Requests(plan_file)
-        if merge is not None:
+        if merge is None:
+            empty_plan(plan_file)
+        else:
             with (
                 timed(writes, "merged-profiles.parquet"),
                 open_direct(folder / "merged-profiles.parquet") as out,
             ):
                 merge.merged.write_parquet(out, compression=PARQUET_COMPRESSION)
-            # One pass writes both files: a chunk's FieldSourceProfileIds serve both.
+            # One pass writes both files, chunk by chunk.
             with (
                 timed(writes, "merged-profiles.jsonl + merge-plan.json"),
                 open_direct(folder / "merged-profiles.jsonl") as profiles_file,
             ):
-                for profiles, plan in merge.texts():
-                    _write_chunk(profiles, profiles_file)
-                    requests.add(plan)
-        requests.close()
+                merge.write_texts(profiles_file, plan_file)
     result.timings.update({f"write: {name}": t for name, t in writes.items()})
     _dump(folder / "summary.json", result.summary)
     _dump(folder / "timings.json", result.timings)

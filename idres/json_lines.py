@@ -1,0 +1,376 @@
+"""JSON lines from String columns in one compiled pass: each byte is copied once, straight from
+Polars' memory.
+
+A 10M-profile preview writes about 5.5 GB of merged-profile and merge-plan text, about 800 million
+small pieces (keys, values, commas). Joined by Polars' ``concat_str`` they cost about 25 ns per
+piece and row (20+ CPU seconds). Here a line is a small program of entries (objects, escaped string
+values, JSON values, fixed members) that a numba-compiled loop runs for every row, copying each
+value from the Arrow string views of the Polars columns (shared through pyarrow without a copy)
+into one reused output buffer.
+
+A value comes from a column's own row, or (a *slot*) from the row an index matrix names for that
+line, so per-member text (ProfileIds, provenance) is copied where a field points, never gathered
+into columns first. Objects are written only when an entry inside them is, unless opened with
+``always`` (then ``{}`` when empty). String values are escaped exactly as Polars' JSON writer
+escapes them (:data:`idres.merge.JSON_ESCAPES`), which the tests check byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import numba as nb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+__all__ = ["LineProgram", "LineWriter"]
+
+# Op kinds. Kinds from _STRING on read a value.
+_OPEN: Final = 0
+_OPEN_ALWAYS: Final = 1
+_CLOSE: Final = 2
+_MEMBER: Final = 3  # a fixed member (its literal is the whole member text)
+_STRING: Final = 4  # a String value, escaped and quoted
+_JSON: Final = 5  # a value that is JSON text already (left out when empty)
+_MAX_DEPTH: Final = 32
+
+
+@intrinsic
+def _memcpy(typingctx, destination, source, length):  # type: ignore[no-untyped-def]
+    """Copy `length` bytes from address `source` to address `destination` (LLVM's memcpy)."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        to, at, n = args
+        byte = ir.IntType(8).as_pointer()
+        cgutils.raw_memcpy(builder, builder.inttoptr(to, byte), builder.inttoptr(at, byte), n, 1)
+        return context.get_dummy_value()
+
+    return types.void(types.int64, types.int64, types.int64), codegen
+
+
+@intrinsic
+def _load_u32(typingctx, address):  # type: ignore[no-untyped-def]
+    """The 32-bit word at `address` (an int64)."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        pointer = builder.inttoptr(args[0], ir.IntType(32).as_pointer())
+        return builder.load(pointer, align=4)
+
+    return types.uint32(types.int64), codegen
+
+
+@intrinsic
+def _load_u8(typingctx, address):  # type: ignore[no-untyped-def]
+    """The byte at `address` (an int64)."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        pointer = builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+        return builder.load(pointer)
+
+    return types.uint8(types.int64), codegen
+
+
+@nb.njit(cache=True, nogil=True)
+def _escape(out, pos, address, length):  # type: ignore[no-untyped-def]
+    """`length` bytes at `address`, escaped as Polars' JSON writer does; the position after."""
+    for t in range(length):
+        c = _load_u8(address + t)
+        if c == 34 or c == 92:  # " \
+            out[pos] = 92
+            out[pos + 1] = c
+            pos += 2
+        elif c < 32:
+            out[pos] = 92
+            if c == 8:
+                out[pos + 1] = 98  # \b
+            elif c == 9:
+                out[pos + 1] = 116  # \t
+            elif c == 10:
+                out[pos + 1] = 110  # \n
+            elif c == 12:
+                out[pos + 1] = 102  # \f
+            elif c == 13:
+                out[pos + 1] = 114  # \r
+            else:
+                out[pos + 1] = 117  # \u00XX
+                out[pos + 2] = 48
+                out[pos + 3] = 48
+                out[pos + 4] = 48 + (c >> 4)  # c < 32: 0 or 1
+                low = c & 15
+                out[pos + 5] = 48 + low if low < 10 else 87 + low  # 0-9, a-f
+                pos += 4
+            pos += 2
+        else:
+            out[pos] = c
+            pos += 1
+    return pos
+
+
+@nb.njit(cache=True, nogil=True)
+def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out, ends, row, pos):  # type: ignore[no-untyped-def]
+    """Run the program (op k's literal is literal k; the last literal ends each line) for the
+    kept rows from `row` on, writing from `pos` in `out` and each row's end in `ends` (a row not
+    kept ends where the previous one did). Returns the row it stopped at (where `out` ran out of
+    room: that row is started again from the returned position) and the position after it.
+
+    Everything is written out in this one function, with no helper taking an array: numba
+    counts references to arrays passed to a call or reassigned, two atomic updates each time,
+    which took a fifth of the time, then a tenth, in earlier versions.
+    """
+    base = out.ctypes.data
+    lits = literals.ctypes.data
+    count = np.zeros(_MAX_DEPTH, np.int64)  # entries written so far in each open object
+    pending = np.full(_MAX_DEPTH, -1, np.int64)  # an object's op while not written yet
+    room = 2 * (starts[-1] + kind.size) + 8  # every literal, brace and comma of a line, twice
+    for r in range(row, keep.size):
+        if not keep[r]:
+            ends[r] = pos
+            continue
+        start = pos
+        if pos + room > out.size:
+            return r, start
+        depth = -1
+        for k in range(kind.size):
+            kd = kind[k]
+            if kd == _CLOSE:
+                if pending[depth] < 0:
+                    out[pos] = 125  # }
+                    pos += 1
+                pending[depth] = -1
+                depth -= 1
+                continue
+            address = 0
+            length = 0
+            at = depth  # the object the entry goes in
+            if kd <= _OPEN_ALWAYS:
+                depth += 1
+                count[depth] = 0
+                pending[depth] = k
+                if depth == 0:  # the line itself: its literal is the line's prefix
+                    m = starts[k + 1] - starts[k]
+                    _memcpy(base + pos, lits + starts[k], m)
+                    pos += m
+                    out[pos] = 123  # {
+                    pos += 1
+                    pending[0] = -1
+                    continue
+                if kd == _OPEN:  # written with its first entry, if any
+                    continue
+                at = depth - 1
+            elif kd >= _STRING:
+                j = r if slot[k] < 0 else np.int64(index[slot[k], r])
+                if j < 0:
+                    continue
+                s = source[k]
+                j += info[s, 2]
+                validity = info[s, 1]
+                if validity != 0 and not (_load_u8(validity + (j >> 3)) >> (j & 7)) & 1:
+                    continue
+                view = info[s, 0] + 16 * j  # an Arrow string view: length, then 12 bytes
+                length = np.int64(_load_u32(view))  # inline, or prefix, buffer, offset
+                if length == 0 and kd == _JSON:
+                    continue
+                if length <= 12:
+                    address = view + 4
+                else:
+                    buffer = buffers[info[s, 3] + np.int64(_load_u32(view + 8))]
+                    address = buffer + np.int64(_load_u32(view + 12))
+                if pos + room + 6 * length > out.size:
+                    return r, start
+            # An entry of object `at`: the objects still pending up to it first (each after a
+            # comma where its parent holds an entry already), then a comma if `at` holds one.
+            for q in range(1, at + 1):
+                if pending[q] >= 0:
+                    if count[q - 1] > 0:
+                        out[pos] = 44  # ,
+                        pos += 1
+                    count[q - 1] += 1
+                    o = pending[q]
+                    m = starts[o + 1] - starts[o]
+                    _memcpy(base + pos, lits + starts[o], m)
+                    pos += m
+                    out[pos] = 123
+                    pos += 1
+                    pending[q] = -1
+            if count[at] > 0:
+                out[pos] = 44
+                pos += 1
+            count[at] += 1
+            m = starts[k + 1] - starts[k]
+            _memcpy(base + pos, lits + starts[k], m)  # the key (a byte loop: 2.6 ns a byte)
+            pos += m
+            if kd == _OPEN_ALWAYS:
+                out[pos] = 123
+                pos += 1
+                pending[depth] = -1
+            elif kd == _JSON:
+                _memcpy(base + pos, address, length)
+                pos += length
+            elif kd == _STRING:
+                out[pos] = 34  # "
+                pos += 1
+                _memcpy(base + pos, address, length)
+                clean = True
+                for t in range(length):
+                    c = out[pos + t]
+                    clean &= (c >= 32) & (c != 34) & (c != 92)
+                pos = pos + length if clean else _escape(out, pos, address, length)
+                out[pos] = 34
+                pos += 1
+        m = starts[kind.size + 1] - starts[kind.size]
+        _memcpy(base + pos, lits + starts[kind.size], m)  # the line's end
+        pos += m
+        ends[r] = pos
+    return keep.size, pos
+
+
+def _key(name: str) -> str:
+    """`name` as a JSON object key followed by a colon (escaped as Polars escapes it)."""
+    return json.dumps(name, ensure_ascii=False) + ":"
+
+
+@dataclass
+class LineProgram:
+    """What one JSON line holds, in order; built with :meth:`begin` / :meth:`end` around entries.
+
+    `source` numbers a column of the :class:`LineWriter` call; `slot` (≥ 0) reads that column at
+    the row the index matrix's row `slot` names for the line (-1 there: absent) instead of the
+    line's own row.
+
+    >>> p = LineProgram()
+    >>> p.begin(); p.string("Name", 0); p.begin("Extra"); p.json("Tags", 1); p.end(); p.end()
+    >>> w = LineWriter(p)
+    >>> text, _ = w.lines([pl.Series(['Ann "A"', None]), pl.Series(['["x"]', None])])
+    >>> print(bytes(text).decode(), end="")
+    {"Name":"Ann \\"A\\"","Extra":{"Tags":["x"]}}
+    {}
+    """
+
+    prefix: str = ""
+    line_end: str = "\n"
+    _ops: list[tuple[int, str, int, int]] = field(default_factory=list)
+    _depth: int = 0
+
+    def begin(self, key: str | None = None, *, always: bool = False) -> None:
+        """Open the line (no key; it starts with `prefix`) or an object entry `key`, written
+        only when an entry inside it is, unless `always` (then ``{}`` when empty)."""
+        if (key is None) != (self._depth == 0):
+            raise ValueError("the line opens without a key, every object inside it with one")
+        text = self.prefix if key is None else _key(key)
+        self._ops.append((_OPEN_ALWAYS if always else _OPEN, text, -1, -1))
+        self._depth += 1
+
+    def end(self) -> None:
+        """Close the innermost open object."""
+        self._ops.append((_CLOSE, "", -1, -1))
+        self._depth -= 1
+
+    def string(self, key: str, source: int, slot: int = -1) -> None:
+        """Entry `key`: the String value of column `source`, escaped and quoted; absent where null."""
+        self._ops.append((_STRING, _key(key), source, slot))
+
+    def json(self, key: str | None, source: int, slot: int = -1) -> None:
+        """Entry `key`: column `source` holds JSON text; absent where null or empty. Without a key
+        the text is members of the enclosing object (``"a":1,"b":2``), spliced in."""
+        self._ops.append((_JSON, "" if key is None else _key(key), source, slot))
+
+    def member(self, key: str, value: str) -> None:
+        """Entry `key` with `value` (a Python str written as a JSON string) in every line."""
+        self._ops.append((_MEMBER, _key(key) + json.dumps(value, ensure_ascii=False), -1, -1))
+
+
+class LineWriter:
+    """Runs a :class:`LineProgram` over columns; keeps one output buffer for every call."""
+
+    def __init__(self, program: LineProgram) -> None:
+        if program._depth:
+            raise ValueError("the program leaves an object open")
+        ops = program._ops
+        texts = [text.encode() for _, text, _, _ in ops] + [program.line_end.encode()]
+        self._kind = np.array([op[0] for op in ops], dtype=np.int64)
+        self._source = np.array([op[2] for op in ops], dtype=np.int64)
+        self._slot = np.array([op[3] for op in ops], dtype=np.int64)
+        self._starts = np.cumsum([0, *map(len, texts)], dtype=np.int64)
+        self._literals = np.frombuffer(b"".join(texts) + b"\0", dtype=np.uint8)
+        self._out = np.empty(1 << 20, dtype=np.uint8)
+        self.sources = 1 + max((op[2] for op in ops), default=-1)
+
+    def lines(
+        self,
+        columns: Sequence[pl.Series],
+        *,
+        index: np.ndarray | None = None,
+        keep: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The lines of rows ``0..n-1`` (n: the first column's length) as one byte array (a view
+        of the writer's buffer, valid until the next call), and each row's end in it; rows where
+        `keep` is false get no line."""
+        if len(columns) < self.sources:
+            raise ValueError(f"the program reads {self.sources} columns, {len(columns)} given")
+        n = columns[0].len() if columns else 0
+        keep = np.ones(n, dtype=bool) if keep is None else keep
+        index = np.zeros((0, n), dtype=np.int64) if index is None else index
+        arrays = [_string_views(c) for c in columns]  # alive until the pass is done
+        info, buffers = _layout(arrays)
+        ends = np.empty(n, dtype=np.int64)
+        row = used = 0
+        while True:
+            row, used = _lines(
+                self._kind,
+                self._source,
+                self._slot,
+                self._literals,
+                self._starts,
+                info,
+                buffers,
+                index,
+                keep,
+                self._out,
+                ends,
+                row,
+                used,
+            )
+            if row == n:
+                break
+            # Room for the rest at the rate so far (doubling, until a first row fits): a few
+            # large buffers, not a chain of copies and fresh pages.
+            rate = used / max(row, 1)
+            bigger = np.empty(max(2 * self._out.size, int(rate * n * 1.1)), dtype=np.uint8)
+            bigger[:used] = self._out[:used]
+            self._out = bigger
+        del arrays
+        return self._out[:used], ends
+
+
+def _string_views(column: pl.Series) -> pa.Array:
+    """`column` as one Arrow string-view array sharing Polars' memory."""
+    array = column.cast(pl.String).to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.type != pa.string_view():
+        array = array.cast(pa.string_view())
+    return array
+
+
+def _layout(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """Per array its views' address, validity bitmap's address (0: no nulls), offset and first
+    data buffer's place in the second array, which holds every data buffer's address."""
+    info = np.zeros((len(arrays), 4), dtype=np.int64)
+    buffers: list[int] = []
+    for i, array in enumerate(arrays):
+        validity, views, *data = array.buffers()
+        info[i] = (
+            views.address if views is not None else 0,
+            validity.address if validity is not None and array.null_count else 0,
+            array.offset,
+            len(buffers),
+        )
+        buffers += [b.address if b is not None else 0 for b in data]
+    return info, np.array(buffers or [0], dtype=np.int64)
