@@ -23,13 +23,13 @@ import polars as pl
 
 from idres import schema
 from idres.errors import ConfigError, Problem
-from idres.json_lines import LineProgram, LineWriter
 from idres.merge import MERGED_IDS
 from idres.merge_long import merge_profiles
 from idres.merge_plan import merge_plan_lines
 from idres.threads import in_order
 
 if TYPE_CHECKING:
+    from idres.json_lines import LineProgram, LineWriter
     from idres.merge import ConflictResolutionLike
 
 _PID: Final = schema.PROFILE_ID
@@ -210,6 +210,8 @@ class WideMerge:
 
     def field_sources(self) -> pl.Series:
         """``FieldSourceProfileIds`` JSON object of each merged profile (``{}`` when empty)."""
+        from idres.json_lines import LineWriter  # numba: loaded when text is written
+
         writer = LineWriter(self._programs.sources)
         out = []
         for lo in range(0, self.merged.height, _CHUNK):
@@ -283,6 +285,8 @@ class _Programs:
 
     @staticmethod
     def of(merge: WideMerge) -> _Programs:
+        from idres.json_lines import LineProgram  # numba: loaded when text is written
+
         fields = merge.fields
         names = [f.name for f in fields]
         kept = merge._kept_fields
@@ -373,6 +377,8 @@ class _Programs:
         return _Programs(profile, request, alone, columns, record, slots)
 
     def writers(self, *, profiles: bool, requests: bool) -> _Writers:
+        from idres.json_lines import LineWriter
+
         return _Writers(
             LineWriter(self.profile) if profiles else None,
             LineWriter(self.request) if requests else None,

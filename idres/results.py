@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from idres import schema
 from idres.atomic import atomic_dir
 from idres.direct_io import open_direct
 from idres.errors import Problem, ResultsError
 from idres.merged_text import empty_plan
+from idres.threads import in_background
 from idres.timings import timed
 
 if TYPE_CHECKING:
@@ -135,17 +138,24 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
         if merge is None:
             empty_plan(plan_file)
         else:
-            with (
-                timed(writes, "merged-profiles.parquet"),
-                open_direct(folder / "merged-profiles.parquet") as out,
-            ):
-                merge.merged.write_parquet(out, compression=PARQUET_COMPRESSION)
-            # One pass writes both files, chunk by chunk.
-            with (
-                timed(writes, "merged-profiles.jsonl + merge-plan.json"),
-                open_direct(folder / "merged-profiles.jsonl") as profiles_file,
-            ):
-                merge.write_texts(profiles_file, plan_file)
+            with open_direct(folder / "merged-profiles.parquet") as out:
+                # Beside the text, in a thread of its own: pyarrow's writer took 4.5 CPU s for
+                # the merged profiles of a 10M preview where Polars' took 6.8 (on two threads).
+                merged = merge.merged.to_arrow(compat_level=pl.CompatLevel.newest())
+                parquet = in_background(
+                    lambda: pq.write_table(merged, out, compression=PARQUET_COMPRESSION),
+                    name="idres-merged-parquet",
+                )
+                try:  # one pass writes both text files, chunk by chunk
+                    with (
+                        timed(writes, "merged-profiles.jsonl + merge-plan.json"),
+                        open_direct(folder / "merged-profiles.jsonl") as profiles_file,
+                    ):
+                        merge.write_texts(profiles_file, plan_file)
+                    with timed(writes, "merged-profiles.parquet"):  # what is left of it
+                        parquet.result()
+                finally:  # after an error too, the thread is done with `out` before it closes
+                    wait([parquet])
     result.timings.update({f"write: {name}": t for name, t in writes.items()})
     _dump(folder / "summary.json", result.summary)
     _dump(folder / "timings.json", result.timings)
