@@ -55,26 +55,107 @@ def _memcpy(typingctx, destination, source, length):  # type: ignore[no-untyped-
     return types.void(types.int64, types.int64, types.int64), codegen
 
 
-@intrinsic
-def _load_u32(typingctx, address):  # type: ignore[no-untyped-def]
-    """The 32-bit word at `address` (an int64)."""
-
+def _load(bits: int):  # type: ignore[no-untyped-def]
     def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        pointer = builder.inttoptr(args[0], ir.IntType(32).as_pointer())
-        return builder.load(pointer, align=4)
+        return builder.load(builder.inttoptr(args[0], ir.IntType(bits).as_pointer()), align=1)
 
-    return types.uint32(types.int64), codegen
+    return codegen
+
+
+def _store(bits: int):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        pointer = builder.inttoptr(args[0], ir.IntType(bits).as_pointer())
+        builder.store(args[1], pointer, align=1)
+        return context.get_dummy_value()
+
+    return codegen
 
 
 @intrinsic
 def _load_u8(typingctx, address):  # type: ignore[no-untyped-def]
     """The byte at `address` (an int64)."""
+    return types.uint8(types.int64), _load(8)
 
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        pointer = builder.inttoptr(args[0], ir.IntType(8).as_pointer())
-        return builder.load(pointer)
 
-    return types.uint8(types.int64), codegen
+@intrinsic
+def _load_u32(typingctx, address):  # type: ignore[no-untyped-def]
+    """The 32-bit word at `address` (unaligned)."""
+    return types.uint32(types.int64), _load(32)
+
+
+@intrinsic
+def _load_u64(typingctx, address):  # type: ignore[no-untyped-def]
+    """The 64-bit word at `address` (unaligned)."""
+    return types.uint64(types.int64), _load(64)
+
+
+@intrinsic
+def _store_u8(typingctx, address, value):  # type: ignore[no-untyped-def]
+    return types.void(types.int64, types.uint8), _store(8)
+
+
+@intrinsic
+def _store_u32(typingctx, address, value):  # type: ignore[no-untyped-def]
+    return types.void(types.int64, types.uint32), _store(32)
+
+
+@intrinsic
+def _store_u64(typingctx, address, value):  # type: ignore[no-untyped-def]
+    return types.void(types.int64, types.uint64), _store(64)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _copy(to, at, n):  # type: ignore[no-untyped-def]
+    """Copy `n` bytes from address `at` to address `to`: up to 16 bytes (most keys and values)
+    as two overlapping words, never reading past the source; longer ones with memcpy."""
+    if n >= 8:
+        if n <= 16:
+            first = _load_u64(at)
+            last = _load_u64(at + n - 8)
+            _store_u64(to, first)
+            _store_u64(to + n - 8, last)
+        else:
+            _memcpy(to, at, n)
+    elif n >= 4:
+        first32 = _load_u32(at)
+        last32 = _load_u32(at + n - 4)
+        _store_u32(to, first32)
+        _store_u32(to + n - 4, last32)
+    else:
+        for t in range(n):
+            _store_u8(to + t, _load_u8(at + t))
+
+
+_ONES: Final = np.uint64(0x0101010101010101)
+_HIGH: Final = np.uint64(0x8080808080808080)
+_BELOW_SPACE: Final = np.uint64(0x2020202020202020)
+_QUOTES: Final = np.uint64(0x2222222222222222)
+_BACKSLASHES: Final = np.uint64(0x5C5C5C5C5C5C5C5C)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _plain_word(x):  # type: ignore[no-untyped-def]
+    """Whether none of the 8 bytes of `x` needs escaping (a control character, ``"``, ``\\``):
+    the exact tests "a byte below n" and "a zero byte" on whole words."""
+    q = x ^ _QUOTES
+    b = x ^ _BACKSLASHES
+    bad = ((x - _BELOW_SPACE) & ~x) | ((q - _ONES) & ~q) | ((b - _ONES) & ~b)
+    return (bad & _HIGH) == 0
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _plain(at, n):  # type: ignore[no-untyped-def]
+    """Whether none of the `n` bytes at address `at` needs escaping."""
+    if n < 8:
+        for t in range(n):
+            c = _load_u8(at + t)
+            if c < 32 or c == 34 or c == 92:
+                return False
+        return True
+    for t in range(0, n - 8, 8):
+        if not _plain_word(_load_u64(at + t)):
+            return False
+    return _plain_word(_load_u64(at + n - 8))
 
 
 @nb.njit(cache=True, nogil=True)
@@ -155,7 +236,7 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 pending[depth] = k
                 if depth == 0:  # the line itself: its literal is the line's prefix
                     m = starts[k + 1] - starts[k]
-                    _memcpy(base + pos, lits + starts[k], m)
+                    _copy(base + pos, lits + starts[k], m)
                     pos += m
                     out[pos] = 123  # {
                     pos += 1
@@ -194,7 +275,7 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                     count[q - 1] += 1
                     o = pending[q]
                     m = starts[o + 1] - starts[o]
-                    _memcpy(base + pos, lits + starts[o], m)
+                    _copy(base + pos, lits + starts[o], m)
                     pos += m
                     out[pos] = 123
                     pos += 1
@@ -204,28 +285,27 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 pos += 1
             count[at] += 1
             m = starts[k + 1] - starts[k]
-            _memcpy(base + pos, lits + starts[k], m)  # the key (a byte loop: 2.6 ns a byte)
+            _copy(base + pos, lits + starts[k], m)  # the key
             pos += m
             if kd == _OPEN_ALWAYS:
                 out[pos] = 123
                 pos += 1
                 pending[depth] = -1
             elif kd == _JSON:
-                _memcpy(base + pos, address, length)
+                _copy(base + pos, address, length)
                 pos += length
             elif kd == _STRING:
                 out[pos] = 34  # "
                 pos += 1
-                _memcpy(base + pos, address, length)
-                clean = True
-                for t in range(length):
-                    c = out[pos + t]
-                    clean &= (c >= 32) & (c != 34) & (c != 92)
-                pos = pos + length if clean else _escape(out, pos, address, length)
+                if _plain(address, length):
+                    _copy(base + pos, address, length)
+                    pos += length
+                else:
+                    pos = _escape(out, pos, address, length)
                 out[pos] = 34
                 pos += 1
         m = starts[kind.size + 1] - starts[kind.size]
-        _memcpy(base + pos, lits + starts[kind.size], m)  # the line's end
+        _copy(base + pos, lits + starts[kind.size], m)  # the line's end
         pos += m
         ends[r] = pos
     return keep.size, pos

@@ -215,3 +215,22 @@ def test_the_kernel_keeps_its_escapes_in_step_with_polars() -> None:
     program.end()
     out, _ = LineWriter(program).lines([pl.Series([text])])
     assert bytes(out).decode() == expected
+
+
+@pytest.mark.parametrize("bad", ['"', "\\", "\x00", "\x1f", "\n"])
+def test_a_byte_needing_escape_is_found_at_every_position(bad: str) -> None:
+    # Values of every length up to 40 (inline views, whole words, the overlapping last word)
+    # with the one byte to escape at each position, among bytes beside the tested ranges.
+    plain = " !#[]~\x7fé"
+    values = []
+    for n in range(41):
+        base = "".join(plain[i % len(plain)] for i in range(n))
+        values.append(base)
+        values += [base[:i] + bad + base[i + 1 :] for i in range(n)]
+    program = LineProgram()
+    program.begin()
+    program.string("v", 0)
+    program.end()
+    text, _ = LineWriter(program).lines([pl.Series(values)])
+    expected = "".join('{"v":' + json.dumps(v, ensure_ascii=False) + "}\n" for v in values)
+    assert bytes(text).decode() == expected
