@@ -25,10 +25,8 @@ from typing import Final
 import numba as nb
 import numpy as np
 import polars as pl
-import pyarrow as pa
-from llvmlite import ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
+
+from idres.views import copy, layout, load_u8, load_u32, load_u64, string_views
 
 __all__ = ["LineProgram", "LineWriter"]
 
@@ -40,90 +38,6 @@ _MEMBER: Final = 3  # a fixed member (its literal is the whole member text)
 _STRING: Final = 4  # a String value, escaped and quoted
 _JSON: Final = 5  # a value that is JSON text already (left out when empty)
 _MAX_DEPTH: Final = 32
-
-
-@intrinsic
-def _memcpy(typingctx, destination, source, length):  # type: ignore[no-untyped-def]
-    """Copy `length` bytes from address `source` to address `destination` (LLVM's memcpy)."""
-
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        to, at, n = args
-        byte = ir.IntType(8).as_pointer()
-        cgutils.raw_memcpy(builder, builder.inttoptr(to, byte), builder.inttoptr(at, byte), n, 1)
-        return context.get_dummy_value()
-
-    return types.void(types.int64, types.int64, types.int64), codegen
-
-
-def _load(bits: int):  # type: ignore[no-untyped-def]
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        return builder.load(builder.inttoptr(args[0], ir.IntType(bits).as_pointer()), align=1)
-
-    return codegen
-
-
-def _store(bits: int):  # type: ignore[no-untyped-def]
-    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
-        pointer = builder.inttoptr(args[0], ir.IntType(bits).as_pointer())
-        builder.store(args[1], pointer, align=1)
-        return context.get_dummy_value()
-
-    return codegen
-
-
-@intrinsic
-def _load_u8(typingctx, address):  # type: ignore[no-untyped-def]
-    """The byte at `address` (an int64)."""
-    return types.uint8(types.int64), _load(8)
-
-
-@intrinsic
-def _load_u32(typingctx, address):  # type: ignore[no-untyped-def]
-    """The 32-bit word at `address` (unaligned)."""
-    return types.uint32(types.int64), _load(32)
-
-
-@intrinsic
-def _load_u64(typingctx, address):  # type: ignore[no-untyped-def]
-    """The 64-bit word at `address` (unaligned)."""
-    return types.uint64(types.int64), _load(64)
-
-
-@intrinsic
-def _store_u8(typingctx, address, value):  # type: ignore[no-untyped-def]
-    return types.void(types.int64, types.uint8), _store(8)
-
-
-@intrinsic
-def _store_u32(typingctx, address, value):  # type: ignore[no-untyped-def]
-    return types.void(types.int64, types.uint32), _store(32)
-
-
-@intrinsic
-def _store_u64(typingctx, address, value):  # type: ignore[no-untyped-def]
-    return types.void(types.int64, types.uint64), _store(64)
-
-
-@nb.njit(cache=True, nogil=True, inline="always")
-def _copy(to, at, n):  # type: ignore[no-untyped-def]
-    """Copy `n` bytes from address `at` to address `to`: up to 16 bytes (most keys and values)
-    as two overlapping words, never reading past the source; longer ones with memcpy."""
-    if n >= 8:
-        if n <= 16:
-            first = _load_u64(at)
-            last = _load_u64(at + n - 8)
-            _store_u64(to, first)
-            _store_u64(to + n - 8, last)
-        else:
-            _memcpy(to, at, n)
-    elif n >= 4:
-        first32 = _load_u32(at)
-        last32 = _load_u32(at + n - 4)
-        _store_u32(to, first32)
-        _store_u32(to + n - 4, last32)
-    else:
-        for t in range(n):
-            _store_u8(to + t, _load_u8(at + t))
 
 
 _ONES: Final = np.uint64(0x0101010101010101)
@@ -148,21 +62,21 @@ def _plain(at, n):  # type: ignore[no-untyped-def]
     """Whether none of the `n` bytes at address `at` needs escaping."""
     if n < 8:
         for t in range(n):
-            c = _load_u8(at + t)
+            c = load_u8(at + t)
             if c < 32 or c == 34 or c == 92:
                 return False
         return True
     for t in range(0, n - 8, 8):
-        if not _plain_word(_load_u64(at + t)):
+        if not _plain_word(load_u64(at + t)):
             return False
-    return _plain_word(_load_u64(at + n - 8))
+    return _plain_word(load_u64(at + n - 8))
 
 
 @nb.njit(cache=True, nogil=True)
 def _escape(out, pos, address, length):  # type: ignore[no-untyped-def]
     """`length` bytes at `address`, escaped as Polars' JSON writer does; the position after."""
     for t in range(length):
-        c = _load_u8(address + t)
+        c = load_u8(address + t)
         if c == 34 or c == 92:  # " \
             out[pos] = 92
             out[pos + 1] = c
@@ -236,7 +150,7 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 pending[depth] = k
                 if depth == 0:  # the line itself: its literal is the line's prefix
                     m = starts[k + 1] - starts[k]
-                    _copy(base + pos, lits + starts[k], m)
+                    copy(base + pos, lits + starts[k], m)
                     pos += m
                     out[pos] = 123  # {
                     pos += 1
@@ -252,17 +166,17 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 s = source[k]
                 j += info[s, 2]
                 validity = info[s, 1]
-                if validity != 0 and not (_load_u8(validity + (j >> 3)) >> (j & 7)) & 1:
+                if validity != 0 and not (load_u8(validity + (j >> 3)) >> (j & 7)) & 1:
                     continue
                 view = info[s, 0] + 16 * j  # an Arrow string view: length, then 12 bytes
-                length = np.int64(_load_u32(view))  # inline, or prefix, buffer, offset
+                length = np.int64(load_u32(view))  # inline, or prefix, buffer, offset
                 if length == 0 and kd == _JSON:
                     continue
                 if length <= 12:
                     address = view + 4
                 else:
-                    buffer = buffers[info[s, 3] + np.int64(_load_u32(view + 8))]
-                    address = buffer + np.int64(_load_u32(view + 12))
+                    buffer = buffers[info[s, 3] + np.int64(load_u32(view + 8))]
+                    address = buffer + np.int64(load_u32(view + 12))
                 if pos + room + 6 * length > out.size:
                     return r, start
             # An entry of object `at`: the objects still pending up to it first (each after a
@@ -275,7 +189,7 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                     count[q - 1] += 1
                     o = pending[q]
                     m = starts[o + 1] - starts[o]
-                    _copy(base + pos, lits + starts[o], m)
+                    copy(base + pos, lits + starts[o], m)
                     pos += m
                     out[pos] = 123
                     pos += 1
@@ -285,27 +199,27 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 pos += 1
             count[at] += 1
             m = starts[k + 1] - starts[k]
-            _copy(base + pos, lits + starts[k], m)  # the key
+            copy(base + pos, lits + starts[k], m)  # the key
             pos += m
             if kd == _OPEN_ALWAYS:
                 out[pos] = 123
                 pos += 1
                 pending[depth] = -1
             elif kd == _JSON:
-                _copy(base + pos, address, length)
+                copy(base + pos, address, length)
                 pos += length
             elif kd == _STRING:
                 out[pos] = 34  # "
                 pos += 1
                 if _plain(address, length):
-                    _copy(base + pos, address, length)
+                    copy(base + pos, address, length)
                     pos += length
                 else:
                     pos = _escape(out, pos, address, length)
                 out[pos] = 34
                 pos += 1
         m = starts[kind.size + 1] - starts[kind.size]
-        _copy(base + pos, lits + starts[kind.size], m)  # the line's end
+        copy(base + pos, lits + starts[kind.size], m)  # the line's end
         pos += m
         ends[r] = pos
     return keep.size, pos
@@ -397,8 +311,8 @@ class LineWriter:
         n = columns[0].len() if columns else 0
         keep = np.ones(n, dtype=bool) if keep is None else keep
         index = np.zeros((0, n), dtype=np.int64) if index is None else index
-        arrays = [_string_views(c) for c in columns]  # alive until the pass is done
-        info, buffers = _layout(arrays)
+        arrays = [string_views(c) for c in columns]  # alive until the pass is done
+        info, buffers = layout(arrays)
         ends = np.empty(n, dtype=np.int64)
         row = used = 0
         while True:
@@ -427,30 +341,3 @@ class LineWriter:
             self._out = bigger
         del arrays
         return self._out[:used], ends
-
-
-def _string_views(column: pl.Series) -> pa.Array:
-    """`column` as one Arrow string-view array sharing Polars' memory."""
-    array = column.cast(pl.String).to_arrow(compat_level=pl.CompatLevel.newest())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.type != pa.string_view():
-        array = array.cast(pa.string_view())
-    return array
-
-
-def _layout(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
-    """Per array its views' address, validity bitmap's address (0: no nulls), offset and first
-    data buffer's place in the second array, which holds every data buffer's address."""
-    info = np.zeros((len(arrays), 4), dtype=np.int64)
-    buffers: list[int] = []
-    for i, array in enumerate(arrays):
-        validity, views, *data = array.buffers()
-        info[i] = (
-            views.address if views is not None else 0,
-            validity.address if validity is not None and array.null_count else 0,
-            array.offset,
-            len(buffers),
-        )
-        buffers += [b.address if b is not None else 0 for b in data]
-    return info, np.array(buffers or [0], dtype=np.int64)

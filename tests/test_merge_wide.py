@@ -238,3 +238,18 @@ def test_profile_ids_and_values_needing_escapes_are_escaped() -> None:
     assert pl.concat(list(wide.json_lines())).to_list() == lines.to_list()
     assert pl.concat(list(wide.plan_lines())).to_list() == plan.to_list()
     assert '"a\\"1"' in lines.item(0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_first_holding_through_rows_is_the_first_row_holding(data) -> None:
+    """With `rows`, runs are of positions in rows and the answer is the row itself."""
+    n = data.draw(st.integers(0, 20))
+    rows = np.array(data.draw(st.permutations(list(range(n)))), dtype=np.int64)
+    holds = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, n), max_size=6))) | {0, n})
+    starts, ends = np.array(cuts[:-1], dtype=np.int64), np.array(cuts[1:], dtype=np.int64)
+    expected = [
+        next((int(r) for r in rows[a:b] if holds[r]), -1) for a, b in zip(starts, ends, strict=True)
+    ]
+    assert first_holding(holds, starts, ends, rows).tolist() == expected
