@@ -26,7 +26,7 @@ import numba as nb
 import numpy as np
 import polars as pl
 
-from idres.views import copy, layout, load_u8, load_u32, load_u64, string_views
+from idres.views import copy, layout, load_u8, load_u64, store_u8, string_views, value_at
 
 __all__ = ["LineProgram", "LineWriter"]
 
@@ -37,6 +37,7 @@ _CLOSE: Final = 2
 _MEMBER: Final = 3  # a fixed member (its literal is the whole member text)
 _STRING: Final = 4  # a String value, escaped and quoted
 _JSON: Final = 5  # a value that is JSON text already (left out when empty)
+_STRINGS: Final = 6  # a JSON array of the String values of a range of rows
 _MAX_DEPTH: Final = 32
 
 
@@ -72,40 +73,55 @@ def _plain(at, n):  # type: ignore[no-untyped-def]
     return _plain_word(load_u64(at + n - 8))
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _put2(base, pos, first, second):  # type: ignore[no-untyped-def]
+    store_u8(base + pos, np.uint8(first))
+    store_u8(base + pos + 1, np.uint8(second))
+    return pos + 2
+
+
 @nb.njit(cache=True, nogil=True)
-def _escape(out, pos, address, length):  # type: ignore[no-untyped-def]
-    """`length` bytes at `address`, escaped as Polars' JSON writer does; the position after."""
+def _escape(base, pos, address, length):  # type: ignore[no-untyped-def]
+    """`length` bytes at `address`, escaped as Polars' JSON writer does, at `pos` of the buffer
+    at `base`; the position after them."""
     for t in range(length):
         c = load_u8(address + t)
         if c == 34 or c == 92:  # " \
-            out[pos] = 92
-            out[pos + 1] = c
-            pos += 2
-        elif c < 32:
-            out[pos] = 92
-            if c == 8:
-                out[pos + 1] = 98  # \b
-            elif c == 9:
-                out[pos + 1] = 116  # \t
-            elif c == 10:
-                out[pos + 1] = 110  # \n
-            elif c == 12:
-                out[pos + 1] = 102  # \f
-            elif c == 13:
-                out[pos + 1] = 114  # \r
-            else:
-                out[pos + 1] = 117  # \u00XX
-                out[pos + 2] = 48
-                out[pos + 3] = 48
-                out[pos + 4] = 48 + (c >> 4)  # c < 32: 0 or 1
-                low = c & 15
-                out[pos + 5] = 48 + low if low < 10 else 87 + low  # 0-9, a-f
-                pos += 4
-            pos += 2
+            pos = _put2(base, pos, 92, c)
+        elif c == 8:
+            pos = _put2(base, pos, 92, 98)  # \b
+        elif c == 9:
+            pos = _put2(base, pos, 92, 116)  # \t
+        elif c == 10:
+            pos = _put2(base, pos, 92, 110)  # \n
+        elif c == 12:
+            pos = _put2(base, pos, 92, 102)  # \f
+        elif c == 13:
+            pos = _put2(base, pos, 92, 114)  # \r
+        elif c < 32:  # \u00XX
+            low = c & 15
+            pos = _put2(base, pos, 92, 117)
+            pos = _put2(base, pos, 48, 48)
+            pos = _put2(base, pos, 48 + (c >> 4), 48 + low if low < 10 else 87 + low)
         else:
-            out[pos] = c
+            store_u8(base + pos, c)
             pos += 1
     return pos
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _quoted(base, pos, address, length):  # type: ignore[no-untyped-def]
+    """The string at `address` quoted and escaped at `pos` of the buffer at `base` (addresses
+    only: a helper taking arrays costs reference counting); the position after it."""
+    store_u8(base + pos, 34)  # "
+    pos += 1
+    if _plain(address, length):
+        copy(base + pos, address, length)
+        pos += length
+    else:
+        pos = _escape(base, pos, address, length)
+    store_u8(base + pos, 34)
+    return pos + 1
 
 
 @nb.njit(cache=True, nogil=True)
@@ -121,6 +137,7 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
     """
     base = out.ctypes.data
     lits = literals.ctypes.data
+    buffers_at = buffers.ctypes.data
     count = np.zeros(_MAX_DEPTH, np.int64)  # entries written so far in each open object
     pending = np.full(_MAX_DEPTH, -1, np.int64)  # an object's op while not written yet
     room = 2 * (starts[-1] + kind.size) + 8  # every literal, brace and comma of a line, twice
@@ -159,24 +176,19 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 if kd == _OPEN:  # written with its first entry, if any
                     continue
                 at = depth - 1
+            elif kd == _STRINGS:
+                if np.int64(index[slot[k], r]) < 0:
+                    continue
             elif kd >= _STRING:
                 j = r if slot[k] < 0 else np.int64(index[slot[k], r])
                 if j < 0:
                     continue
                 s = source[k]
-                j += info[s, 2]
-                validity = info[s, 1]
-                if validity != 0 and not (load_u8(validity + (j >> 3)) >> (j & 7)) & 1:
+                held, address, length = value_at(
+                    info[s, 0], info[s, 1], buffers_at + 8 * info[s, 3], j + info[s, 2]
+                )
+                if not held or (length == 0 and kd == _JSON):
                     continue
-                view = info[s, 0] + 16 * j  # an Arrow string view: length, then 12 bytes
-                length = np.int64(load_u32(view))  # inline, or prefix, buffer, offset
-                if length == 0 and kd == _JSON:
-                    continue
-                if length <= 12:
-                    address = view + 4
-                else:
-                    buffer = buffers[info[s, 3] + np.int64(load_u32(view + 8))]
-                    address = buffer + np.int64(load_u32(view + 12))
                 if pos + room + 6 * length > out.size:
                     return r, start
             # An entry of object `at`: the objects still pending up to it first (each after a
@@ -209,14 +221,26 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 copy(base + pos, address, length)
                 pos += length
             elif kd == _STRING:
-                out[pos] = 34  # "
+                pos = _quoted(base, pos, address, length)
+            elif kd == _STRINGS:  # rows index[slot, r] up to index[slot + 1, r]
+                s = source[k]
+                out[pos] = 91  # [
                 pos += 1
-                if _plain(address, length):
-                    copy(base + pos, address, length)
-                    pos += length
-                else:
-                    pos = _escape(out, pos, address, length)
-                out[pos] = 34
+                for j in range(np.int64(index[slot[k], r]), np.int64(index[slot[k] + 1, r])):
+                    held, address, length = value_at(
+                        info[s, 0], info[s, 1], buffers_at + 8 * info[s, 3], j + info[s, 2]
+                    )
+                    if pos + room + 6 * length > out.size:
+                        return r, start
+                    if j > index[slot[k], r]:
+                        out[pos] = 44
+                        pos += 1
+                    if held:
+                        pos = _quoted(base, pos, address, length)
+                    else:
+                        copy(base + pos, lits + starts[-1], 4)  # null
+                        pos += 4
+                out[pos] = 93  # ]
                 pos += 1
         m = starts[kind.size + 1] - starts[kind.size]
         copy(base + pos, lits + starts[kind.size], m)  # the line's end
@@ -275,6 +299,12 @@ class LineProgram:
         the text is members of the enclosing object (``"a":1,"b":2``), spliced in."""
         self._ops.append((_JSON, "" if key is None else _key(key), source, slot))
 
+    def strings(self, key: str, source: int, slot: int) -> None:
+        """Entry `key`: a JSON array of the String values of column `source` from the row the
+        index's row `slot` names for the line up to (not including) the one row ``slot + 1``
+        names (null values as ``null``); absent where the first is -1."""
+        self._ops.append((_STRINGS, _key(key), source, slot))
+
     def member(self, key: str, value: str) -> None:
         """Entry `key` with `value` (a Python str written as a JSON string) in every line."""
         self._ops.append((_MEMBER, _key(key) + json.dumps(value, ensure_ascii=False), -1, -1))
@@ -292,7 +322,7 @@ class LineWriter:
         self._source = np.array([op[2] for op in ops], dtype=np.int64)
         self._slot = np.array([op[3] for op in ops], dtype=np.int64)
         self._starts = np.cumsum([0, *map(len, texts)], dtype=np.int64)
-        self._literals = np.frombuffer(b"".join(texts) + b"\0", dtype=np.uint8)
+        self._literals = np.frombuffer(b"".join(texts) + b"null", dtype=np.uint8)
         self._out = np.empty(1 << 20, dtype=np.uint8)
         self.sources = 1 + max((op[2] for op in ops), default=-1)
 
@@ -303,14 +333,16 @@ class LineWriter:
         index: np.ndarray | None = None,
         keep: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The lines of rows ``0..n-1`` (n: the first column's length) as one byte array (a view
-        of the writer's buffer, valid until the next call), and each row's end in it; rows where
-        `keep` is false get no line."""
+        """The lines of rows ``0..n-1`` (n: the index's width, else the first column's length)
+        as one byte array (a view of the writer's buffer, valid until the next call), and each
+        row's end in it; rows where `keep` is false get no line."""
         if len(columns) < self.sources:
             raise ValueError(f"the program reads {self.sources} columns, {len(columns)} given")
-        n = columns[0].len() if columns else 0
+        if index is None:
+            n = columns[0].len() if columns else 0
+            index = np.zeros((0, n), dtype=np.int64)
+        n = index.shape[1]
         keep = np.ones(n, dtype=bool) if keep is None else keep
-        index = np.zeros((0, n), dtype=np.int64) if index is None else index
         arrays = [string_views(c) for c in columns]  # alive until the pass is done
         info, buffers = layout(arrays)
         ends = np.empty(n, dtype=np.int64)

@@ -27,6 +27,7 @@ __all__ = [
     "load_u64",
     "memcpy",
     "string_views",
+    "value_at",
 ]
 
 
@@ -142,21 +143,29 @@ def layout(arrays: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
-def _has_text(views, validity, buffers, row):  # type: ignore[no-untyped-def]
-    """Whether value `row` (its array's offset included) holds a character that is not Unicode
-    White_Space (what Rust's ``str::trim``, so Polars' ``strip_chars()``, removes): U+0009-000D,
-    U+0020, U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000.
-    Addresses only (`buffers`: where this array's data-buffer addresses start): a helper taking
+def value_at(views, validity, buffers, row):  # type: ignore[no-untyped-def]
+    """Whether value `row` of an array (its offset included) is not null, the address of its
+    bytes and their length. `views`, `validity` (0: no nulls) and `buffers` (where the array's
+    data-buffer addresses start) are addresses, as :func:`layout` gives them: a helper taking
     arrays costs reference counting at every call."""
     if validity != 0 and not (load_u8(validity + (row >> 3)) >> (row & 7)) & 1:
-        return False
-    view = views + 16 * row
+        return False, 0, 0
+    view = views + 16 * row  # length, then the value (up to 12 bytes) or prefix, buffer, offset
     length = np.int64(load_u32(view))
     if length <= 12:
-        at = view + 4
-    else:
-        data = np.int64(load_u64(buffers + 8 * np.int64(load_u32(view + 8))))
-        at = data + np.int64(load_u32(view + 12))
+        return True, view + 4, length
+    data = np.int64(load_u64(buffers + 8 * np.int64(load_u32(view + 8))))
+    return True, data + np.int64(load_u32(view + 12)), length
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _has_text(views, validity, buffers, row):  # type: ignore[no-untyped-def]
+    """Whether value `row` (as :func:`value_at`) holds a character that is not Unicode
+    White_Space (what Rust's ``str::trim``, so Polars' ``strip_chars()``, removes): U+0009-000D,
+    U+0020, U+0085, U+00A0, U+1680, U+2000-200A, U+2028, U+2029, U+202F, U+205F, U+3000."""
+    held, at, length = value_at(views, validity, buffers, row)
+    if not held:
+        return False
     i = 0
     while i < length:
         c = load_u8(at + i)

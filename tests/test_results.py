@@ -1,5 +1,6 @@
 """results: matches.jsonl rows (one match group a line, by MatchId, members in order); timings.json."""
 
+import io
 import json
 import random
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from idres.config import parse_domain
 from idres.pipeline import preview
 from idres.profiles import canonicalize
-from idres.results import _matches_jsonl, write_results
+from idres.results import write_matches, write_results
 
 
 def _reference(groups: pl.DataFrame) -> pl.DataFrame:
@@ -22,6 +23,17 @@ def _reference(groups: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _written(groups: pl.DataFrame, per_pass: int = 1000) -> bytes:
+    out = io.BytesIO()
+    write_matches(groups, out, per_pass=per_pass)
+    return out.getvalue()
+
+
+def _rows(groups: pl.DataFrame) -> list[tuple]:
+    lines = _written(groups).decode().splitlines()
+    return [tuple(json.loads(line).values()) for line in lines]
+
+
 def test_groups_in_match_id_order_with_sorted_members() -> None:
     groups = pl.DataFrame(
         {
@@ -30,7 +42,7 @@ def test_groups_in_match_id_order_with_sorted_members() -> None:
             "RuleLevel": [2, 2, 1, 1],
         }
     )
-    assert _matches_jsonl(groups).rows() == [
+    assert _rows(groups) == [
         ("a" * 32, ["p2", "p4"], 1),
         ("b" * 32, ["p1", "p3"], 2),
     ]
@@ -42,7 +54,7 @@ def test_match_ids_sharing_the_sorted_prefix() -> None:
     groups = pl.DataFrame(
         {"ProfileId": ["a", "b", "c", "d"], "MatchId": [y, x, y, x], "RuleLevel": [1, 3, 1, 3]}
     )
-    assert _matches_jsonl(groups).rows() == [(x, ["b", "d"], 3), (y, ["a", "c"], 1)]
+    assert _rows(groups) == [(x, ["b", "d"], 3), (y, ["a", "c"], 1)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -54,18 +66,23 @@ def test_match_ids_sharing_the_sorted_prefix() -> None:
     ),
     st.randoms(use_true_random=False),
 )
-def test_same_rows_as_sorting_the_strings(ids: list[tuple[str]], rnd: random.Random) -> None:
+def test_same_bytes_as_polars_writing_the_sorted_groups(
+    ids: list[tuple[str]], rnd: random.Random
+) -> None:
+    """Shuffled rows, ProfileIds needing escapes, a missing RuleLevel, and passes of a few
+    groups: exactly what ``write_ndjson`` writes for the plainly sorted, grouped table."""
     groups = pl.DataFrame(
         {
-            "ProfileId": [f"p{i:03d}" for i in range(len(ids))],
+            "ProfileId": [f'p"{i:03d}\\' for i in range(len(ids))],
             "MatchId": [m for (m,) in ids],
-            "RuleLevel": [len(m) % 5 for (m,) in ids],
+            "RuleLevel": [None if m == "zz" else len(m) % 5 for (m,) in ids],
         }
     )
     order = list(range(groups.height))
     rnd.shuffle(order)
     shuffled = groups[order]
-    assert _matches_jsonl(shuffled).equals(_reference(groups))
+    expected = _reference(groups).write_ndjson().encode()
+    assert _written(shuffled, per_pass=rnd.choice([1, 2, 1000])) == expected
 
 
 def test_each_write_records_its_own_write_times(tmp_path) -> None:
@@ -87,3 +104,10 @@ def test_each_write_records_its_own_write_times(tmp_path) -> None:
     written = json.loads((tmp_path / "out" / "rule-based" / "timings.json").read_text())
     assert 0 <= written["write: matches.jsonl"] < 1000
     assert "merge" in written and "write: waiting for the merge" in written
+
+
+def test_no_groups_no_lines() -> None:
+    empty = pl.DataFrame(
+        schema={"ProfileId": pl.String, "MatchId": pl.String, "RuleLevel": pl.Int32}
+    )
+    assert _written(empty) == b""
