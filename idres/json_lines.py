@@ -281,6 +281,8 @@ class LineProgram:
         only when an entry inside it is, unless `always` (then ``{}`` when empty)."""
         if (key is None) != (self._depth == 0):
             raise ValueError("the line opens without a key, every object inside it with one")
+        if self._depth == _MAX_DEPTH:
+            raise ValueError(f"objects nest at most {_MAX_DEPTH} deep")
         text = self.prefix if key is None else _key(key)
         self._ops.append((_OPEN_ALWAYS if always else _OPEN, text, -1, -1))
         self._depth += 1
@@ -325,6 +327,9 @@ class LineWriter:
         self._literals = np.frombuffer(b"".join(texts) + b"null", dtype=np.uint8)
         self._out = np.empty(1 << 20, dtype=np.uint8)
         self.sources = 1 + max((op[2] for op in ops), default=-1)
+        # What each read needs of the call's columns and index (the compiled pass does not check
+        # bounds): per source, whether a line's own row is read, and the index rows read.
+        self._reads = [(kind, source, slot) for kind, _, source, slot in ops if kind >= _STRING]
 
     def lines(
         self,
@@ -343,6 +348,7 @@ class LineWriter:
             index = np.zeros((0, n), dtype=np.int64)
         n = index.shape[1]
         keep = np.ones(n, dtype=bool) if keep is None else keep
+        self._check(columns, index, keep)
         arrays = [string_views(c) for c in columns]  # alive until the pass is done
         info, buffers = layout(arrays)
         ends = np.empty(n, dtype=np.int64)
@@ -373,3 +379,20 @@ class LineWriter:
             self._out = bigger
         del arrays
         return self._out[:used], ends
+
+    def _check(self, columns: Sequence[pl.Series], index: np.ndarray, keep: np.ndarray) -> None:
+        """Refuse an index or columns the program would read out of bounds."""
+        n = index.shape[1]
+        if keep.shape != (n,):
+            raise ValueError(f"keep has {keep.shape}, {n} lines expected")
+        for kind, source, slot in self._reads:
+            length = columns[source].len()
+            if slot < 0:
+                if length < n:
+                    raise ValueError(f"column {source} has {length} rows for {n} lines")
+                continue
+            last = slot + 1 if kind == _STRINGS else slot
+            if index.shape[0] <= last:
+                raise ValueError(f"the index has {index.shape[0]} rows, row {last} is read")
+            if n and (index[slot : last + 1].max() > length - (kind != _STRINGS)):
+                raise ValueError(f"the index points past the {length} rows of column {source}")

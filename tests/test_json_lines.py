@@ -234,3 +234,52 @@ def test_a_byte_needing_escape_is_found_at_every_position(bad: str) -> None:
     text, _ = LineWriter(program).lines([pl.Series(values)])
     expected = "".join('{"v":' + json.dumps(v, ensure_ascii=False) + "}\n" for v in values)
     assert bytes(text).decode() == expected
+
+
+def test_strings_of_row_ranges_with_nulls_and_empty_ranges() -> None:
+    program = LineProgram()
+    program.begin()
+    program.strings("ids", 0, 0)
+    program.end()
+    values = pl.Series(["a", None, 'q"', "long value past twelve bytes"])
+    index = np.array([[0, 2, 4, -1], [2, 4, 4, 0]], dtype=np.int64)
+    text, _ = LineWriter(program).lines([values], index=index)
+    assert bytes(text).decode().splitlines() == [
+        '{"ids":["a",null]}',
+        '{"ids":["q\\"","long value past twelve bytes"]}',
+        '{"ids":[]}',
+        "{}",
+    ]
+
+
+def test_reads_out_of_bounds_are_refused() -> None:
+    # The compiled pass does not check bounds: the writer refuses what would read past them.
+    program = LineProgram()
+    program.begin()
+    program.string("own", 0)
+    program.json("at", 1, 0)
+    program.strings("range", 1, 1)
+    program.end()
+    writer = LineWriter(program)
+    two, three = pl.Series(["a", "b"]), pl.Series(["1", "2", "3"])
+    good = np.array([[2, -1], [0, 1], [1, 3]])
+    assert len(writer.lines([two, three], index=good)[1]) == 2
+    with pytest.raises(ValueError, match="past the 3 rows"):
+        writer.lines([two, three], index=np.array([[3, 0], [0, 1], [1, 3]]))
+    with pytest.raises(ValueError, match="past the 3 rows"):
+        writer.lines([two, three], index=np.array([[0, 0], [0, 1], [1, 4]]))
+    with pytest.raises(ValueError, match="row 2 is read"):
+        writer.lines([two, three], index=good[:2])
+    with pytest.raises(ValueError, match="1 rows for 2 lines"):
+        writer.lines([two.head(1), three], index=good)
+    with pytest.raises(ValueError, match="keep"):
+        writer.lines([two, three], index=good, keep=np.ones(3, dtype=bool))
+
+
+def test_objects_nest_at_most_32_deep() -> None:
+    program = LineProgram()
+    program.begin()
+    for depth in range(31):
+        program.begin(f"k{depth}")
+    with pytest.raises(ValueError, match="at most 32"):
+        program.begin("one too many")
