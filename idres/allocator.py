@@ -35,7 +35,9 @@ from typing import Final
 POLARS_ALLOCATOR_ENV: Final = "_RJEM_MALLOC_CONF"
 #: Freed pages kept 10 s (dirty, then muzzy) and purged by jemalloc's background thread; one
 #: arena shared by all threads.
-POLARS_ALLOCATOR_CONF: Final = "background_thread:true,dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1"
+POLARS_ALLOCATOR_CONF: Final = (
+    "background_thread:true,dirty_decay_ms:10000,muzzy_decay_ms:10000,narenas:1"
+)
 
 
 def _polars_loaded() -> bool:
