@@ -7,8 +7,9 @@ field of a record shares its record's LastUpdatedAt and SourceObjectType, and th
 ProfileId) is one order of the member *rows*, the same for every field. So the members are sorted
 once, and each field's winner in each group is the first row holding a value (one compiled pass
 per field, :func:`first_holding`, over a mask of the rows holding text, :func:`idres.views.
-holds_text`), with no per-row or per-group Python. Under SOURCE the provenance of a value is the latest row holding that same value (equal
-values are no conflict): a second order.
+holds_text`, tested once per column), with no per-row or per-group Python. Under SOURCE the
+provenance of a value is the latest row holding that same value (equal values are no conflict):
+a second order.
 
 From a scan, the members' columns are read a batch at a time (:class:`_Reader`). The result, a
 :class:`idres.merged_text.WideMerge`, writes byte for byte what the long path writes; tests check it
@@ -29,7 +30,6 @@ from idres.merge import (
     MERGED_IDS,
     json_string,
     preferred_source,
-    present_text,
     timestamp_expr,
 )
 from idres.merged_text import MAX_PER_REQUEST, Field, WideMerge, fields_of
@@ -207,9 +207,12 @@ def merge_wide(
         return batch, read([c for j in batch for c in fields[j].columns])
 
     for batch, table in in_order(_batches(fields), batch_of, workers=1):
+        texts = {c: holds_text(table.get_column(c)) for c in table.columns}  # member rows
         for j in batch:
-            values[j], origins[j] = _field_winner(table, fields[j], code, winner_order, recency)
-        kept.update(_kept(table, [(j, fields[j]) for j in batch], values))
+            values[j], origins[j] = _field_winner(
+                table, texts, fields[j], code, winner_order, recency
+            )
+        kept.update(_kept(table, texts, [(j, fields[j]) for j in batch], values))
         big_parts.append(table[big_index])
     rest = [c for c in names if not any(c in p.columns for p in big_parts)]
     if rest:
@@ -276,20 +279,30 @@ def _survivors(labels: np.ndarray, epoch: np.ndarray) -> tuple[np.ndarray, np.nd
 Order = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
+def _text_only(column: pl.Series, texts: np.ndarray) -> pl.Series:
+    """`column` as a String, null where `texts` (:func:`idres.views.holds_text`) is false."""
+    return column.cast(pl.String).set(pl.Series(~texts), None)
+
+
 def _field_winner(
-    table: pl.DataFrame, f: Field, code: np.ndarray, order: Order, recency: Order | None
+    table: pl.DataFrame,
+    texts: dict[str, np.ndarray],
+    f: Field,
+    code: np.ndarray,
+    order: Order,
+    recency: Order | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per group, the member row whose value of `f` is kept (-1: none holds one) and the row its
     provenance comes from: the same row, or under SOURCE (`recency` given) the latest row holding
-    that same value (equal values are no conflict)."""
+    that same value (equal values are no conflict). `texts`: per column, which rows hold text."""
     rows, starts, ends = order
-    present = holds_text(table.get_column(f.columns[0]))
+    present = texts[f.columns[0]].copy()
     for c in f.columns[1:]:
-        present |= holds_text(table.get_column(c))
+        present |= texts[c]
     values = first_holding(present, starts, ends, rows)
     if recency is None:
         return values, values
-    parts = table.select(present_text(pl.col(c)).alias(c) for c in f.columns)
+    parts = pl.DataFrame([_text_only(table.get_column(c), texts[c]) for c in f.columns])
     kept = values[code]  # per member row, its group's kept row
     has = kept >= 0
     mine = parts.filter(pl.Series(has))
@@ -307,8 +320,11 @@ def _field_winner(
     return values, np.where(at >= 0, at, values)
 
 
-def _kept(table: pl.DataFrame, fields: list[Field], values: np.ndarray) -> dict[str, pl.Series]:
-    """The kept value of each column of `fields` (indices into `values`), per merged profile."""
+def _kept(
+    table: pl.DataFrame, texts: dict[str, np.ndarray], fields: list[Field], values: np.ndarray
+) -> dict[str, pl.Series]:
+    """The kept value of each column of `fields` (indices into `values`), per merged profile;
+    `texts`: per column, which member rows hold text."""
     wanted = [
         (j, c, len(f.columns) > 1)
         for j, f in fields
@@ -326,9 +342,11 @@ def _kept(table: pl.DataFrame, fields: list[Field], values: np.ndarray) -> dict[
     gathered = (pl.col(c).gather(pl.lit(index.get_column(str(j)))) for j, c, _ in wanted)
     picked = table.select(v.cast(pl.String) for v in gathered)  # one select: in parallel
     out = {}
-    for _, c, part in wanted:
+    for j, c, part in wanted:
         value = picked.get_column(c)
-        out[c] = value.set(pl.Series(~holds_text(value)), None) if part else value
+        if part:  # the kept row's text test, read from the member rows' (-1: none kept)
+            value = _text_only(value, texts[c][values[j]] & (values[j] >= 0))
+        out[c] = value
     return out
 
 
