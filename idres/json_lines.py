@@ -26,6 +26,7 @@ import numba as nb
 import numpy as np
 import polars as pl
 
+from idres.merge import JSON_ESCAPES
 from idres.views import copy, layout, load_u8, load_u64, store_u8, string_views, value_at
 
 __all__ = ["LineProgram", "LineWriter"]
@@ -73,11 +74,19 @@ def _plain(at, n):  # type: ignore[no-untyped-def]
     return _plain_word(load_u64(at + n - 8))
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _put2(base, pos, first, second):  # type: ignore[no-untyped-def]
-    store_u8(base + pos, np.uint8(first))
-    store_u8(base + pos + 1, np.uint8(second))
-    return pos + 2
+def _escape_table() -> tuple[np.ndarray, np.ndarray]:
+    """Per byte below 128, its escape as Polars' JSON writer writes it (:data:`idres.merge.
+    JSON_ESCAPES`, padded to 6 bytes) and the escape's length (0: the byte is written as is)."""
+    table = np.zeros((128, 6), dtype=np.uint8)
+    lengths = np.zeros(128, dtype=np.int64)
+    for char, escaped in zip(*JSON_ESCAPES, strict=True):
+        code = escaped.encode()
+        table[ord(char), : len(code)] = np.frombuffer(code, dtype=np.uint8)
+        lengths[ord(char)] = len(code)
+    return table, lengths
+
+
+_ESCAPES, _ESCAPE_LENGTHS = _escape_table()
 
 
 @nb.njit(cache=True, nogil=True)
@@ -86,23 +95,11 @@ def _escape(base, pos, address, length):  # type: ignore[no-untyped-def]
     at `base`; the position after them."""
     for t in range(length):
         c = load_u8(address + t)
-        if c == 34 or c == 92:  # " \
-            pos = _put2(base, pos, 92, c)
-        elif c == 8:
-            pos = _put2(base, pos, 92, 98)  # \b
-        elif c == 9:
-            pos = _put2(base, pos, 92, 116)  # \t
-        elif c == 10:
-            pos = _put2(base, pos, 92, 110)  # \n
-        elif c == 12:
-            pos = _put2(base, pos, 92, 102)  # \f
-        elif c == 13:
-            pos = _put2(base, pos, 92, 114)  # \r
-        elif c < 32:  # \u00XX
-            low = c & 15
-            pos = _put2(base, pos, 92, 117)
-            pos = _put2(base, pos, 48, 48)
-            pos = _put2(base, pos, 48 + (c >> 4), 48 + low if low < 10 else 87 + low)
+        n = _ESCAPE_LENGTHS[c] if c < 128 else 0
+        if n:
+            for i in range(n):
+                store_u8(base + pos + i, _ESCAPES[c, i])
+            pos += n
         else:
             store_u8(base + pos, c)
             pos += 1
@@ -160,22 +157,12 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                 continue
             address = 0
             length = 0
-            at = depth  # the object the entry goes in
             if kd <= _OPEN_ALWAYS:
                 depth += 1
                 count[depth] = 0
                 pending[depth] = k
-                if depth == 0:  # the line itself: its literal is the line's prefix
-                    m = starts[k + 1] - starts[k]
-                    copy(base + pos, lits + starts[k], m)
-                    pos += m
-                    out[pos] = 123  # {
-                    pos += 1
-                    pending[0] = -1
+                if kd == _OPEN and depth > 0:  # written with its first entry, if any
                     continue
-                if kd == _OPEN:  # written with its first entry, if any
-                    continue
-                at = depth - 1
             elif kd == _STRINGS:
                 if np.int64(index[slot[k], r]) < 0:
                     continue
@@ -191,33 +178,33 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
                     continue
                 if pos + room + 6 * length > out.size:
                     return r, start
-            # An entry of object `at`: the objects still pending up to it first (each after a
-            # comma where its parent holds an entry already), then a comma if `at` holds one.
-            for q in range(1, at + 1):
+            # Something is written at `depth`: the objects still pending up to it first (the
+            # line itself, its prefix and ``{``; an object, after a comma where its parent holds
+            # an entry already, its key and ``{``).
+            for q in range(depth + 1):
                 if pending[q] >= 0:
-                    if count[q - 1] > 0:
-                        out[pos] = 44  # ,
-                        pos += 1
-                    count[q - 1] += 1
+                    if q > 0:
+                        if count[q - 1] > 0:
+                            out[pos] = 44  # ,
+                            pos += 1
+                        count[q - 1] += 1
                     o = pending[q]
                     m = starts[o + 1] - starts[o]
                     copy(base + pos, lits + starts[o], m)
                     pos += m
-                    out[pos] = 123
+                    out[pos] = 123  # {
                     pos += 1
                     pending[q] = -1
-            if count[at] > 0:
+            if kd <= _OPEN_ALWAYS:  # the object itself was the one written
+                continue
+            if count[depth] > 0:
                 out[pos] = 44
                 pos += 1
-            count[at] += 1
+            count[depth] += 1
             m = starts[k + 1] - starts[k]
             copy(base + pos, lits + starts[k], m)  # the key
             pos += m
-            if kd == _OPEN_ALWAYS:
-                out[pos] = 123
-                pos += 1
-                pending[depth] = -1
-            elif kd == _JSON:
+            if kd == _JSON:
                 copy(base + pos, address, length)
                 pos += length
             elif kd == _STRING:
@@ -327,8 +314,8 @@ class LineWriter:
         self._literals = np.frombuffer(b"".join(texts) + b"null", dtype=np.uint8)
         self._out = np.empty(1 << 20, dtype=np.uint8)
         self.sources = 1 + max((op[2] for op in ops), default=-1)
-        # What each read needs of the call's columns and index (the compiled pass does not check
-        # bounds): per source, whether a line's own row is read, and the index rows read.
+        # The reads to check against the call's columns and index (the compiled pass does not
+        # check bounds): kind, column, index row (-1: the line's own row).
         self._reads = [(kind, source, slot) for kind, _, source, slot in ops if kind >= _STRING]
 
     def lines(
@@ -385,6 +372,7 @@ class LineWriter:
         n = index.shape[1]
         if keep.shape != (n,):
             raise ValueError(f"keep has {keep.shape}, {n} lines expected")
+        top = index.max(axis=1) if n else np.full(index.shape[0], -1)  # each row's largest
         for kind, source, slot in self._reads:
             length = columns[source].len()
             if slot < 0:
@@ -394,5 +382,5 @@ class LineWriter:
             last = slot + 1 if kind == _STRINGS else slot
             if index.shape[0] <= last:
                 raise ValueError(f"the index has {index.shape[0]} rows, row {last} is read")
-            if n and (index[slot : last + 1].max() > length - (kind != _STRINGS)):
+            if top[slot : last + 1].max() > length - (kind != _STRINGS):
                 raise ValueError(f"the index points past the {length} rows of column {source}")
