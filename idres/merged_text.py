@@ -38,6 +38,10 @@ _FOLD: Final = {"PartyType": "PartyTypeString", "Gender": "GenderString"}
 _CHUNK: Final = 100_000
 _SOURCES_KEY: Final = "FieldSourceProfileIds"
 MAX_PER_REQUEST: Final = 20
+#: How the plan file holds a request: indented, one a line, each followed by a comma (dropped after
+#: the last one by :meth:`WideMerge.write_texts`).
+_REQUEST_PREFIX: Final = "    "
+_REQUEST_END: Final = ",\n"
 _DOMAIN_NAME: Final = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
@@ -169,10 +173,7 @@ class WideMerge:
             raise ConfigError(Problem(None, "DomainName", message))
         big = self._big_requests() if requests else None
         writers = [self._programs.writers(profiles=profiles, requests=requests) for _ in "ab"]
-        bounds = [
-            (lo, min(lo + _CHUNK, self.merged.height))
-            for lo in range(0, self.merged.height, _CHUNK)
-        ]
+        bounds = self._chunks()
 
         def make(k: int) -> tuple[np.ndarray | None, list[np.ndarray | bytes]]:
             lo, hi = bounds[k]
@@ -180,17 +181,23 @@ class WideMerge:
 
         yield from in_order(range(len(bounds)), make)
 
+    def _chunks(self) -> list[tuple[int, int]]:
+        """The merged profiles in chunks of 100,000: (first, end) of each."""
+        n = self.merged.height
+        return [(lo, min(lo + _CHUNK, n)) for lo in range(0, n, _CHUNK)]
+
     def write_texts(self, profiles: BinaryIO, plan: BinaryIO) -> None:
         """Write the merged-profile JSON lines to `profiles` and the MergeProfiles requests, as
         ``{"Requests": [...]}`` with one request a line, to `plan`."""
         plan.write(_PLAN_HEAD)
         empty = True
+        end = _REQUEST_END.encode()
         for lines, pieces in self._texts(profiles=True, requests=True):
             profiles.write(lines)  # type: ignore[arg-type]
             for piece in pieces:  # whole lines, each ending ",\n": the last one's comma goes
                 if len(piece):
-                    plan.write(b"" if empty else b",\n")
-                    plan.write(piece[:-2])  # type: ignore[arg-type]
+                    plan.write(b"" if empty else end)
+                    plan.write(piece[: -len(end)])  # type: ignore[arg-type]
                     empty = False
         plan.write(_PLAN_TAIL if empty else b"\n" + _PLAN_TAIL)
 
@@ -205,7 +212,13 @@ class WideMerge:
             plan = b"".join(bytes(p) for p in pieces)
             yield (
                 pl.Series(text.decode().split("\n")[:-1], dtype=pl.String),
-                pl.Series([r[4:] for r in plan.decode().split(",\n")[:-1]], dtype=pl.String),
+                pl.Series(
+                    [
+                        r.removeprefix(_REQUEST_PREFIX)
+                        for r in plan.decode().split(_REQUEST_END)[:-1]
+                    ],
+                    dtype=pl.String,
+                ),
             )
 
     def field_sources(self) -> pl.Series:
@@ -214,8 +227,7 @@ class WideMerge:
 
         writer = LineWriter(self._programs.sources)
         out = []
-        for lo in range(0, self.merged.height, _CHUNK):
-            hi = min(lo + _CHUNK, self.merged.height)
+        for lo, hi in self._chunks():
             text, _ = writer.lines(self._chunk_columns(lo, hi), index=self._chunk_index(lo, hi))
             out += bytes(text).decode().split("\n")[:-1]
         return pl.Series(_SOURCES_KEY, out, dtype=pl.String)
@@ -229,7 +241,7 @@ class WideMerge:
         outcome = merge_profiles(self.big_rows, self.big, resolution=self.resolution)
         for line in merge_plan_lines(outcome, domain_name=self.domain_name).to_list():
             main = json.loads(line)["MainProfileId"]
-            out.setdefault(main, []).append(f"    {line},\n".encode())
+            out.setdefault(main, []).append(f"{_REQUEST_PREFIX}{line}{_REQUEST_END}".encode())
         return out
 
     def json_lines(self) -> Iterator[pl.Series]:
@@ -360,7 +372,7 @@ class _Programs:
         profile.end()
         profile.end()
 
-        request = LineProgram(prefix="    ", line_end=",\n")
+        request = LineProgram(prefix=_REQUEST_PREFIX, line_end=_REQUEST_END)
         request.begin()
         request.member("DomainName", merge.domain_name)
         request.string("MainProfileId", 0)

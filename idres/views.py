@@ -23,9 +23,8 @@ __all__ = [
     "holds_text",
     "layout",
     "load_u8",
-    "load_u32",
     "load_u64",
-    "memcpy",
+    "store_u8",
     "string_views",
     "value_at",
 ]
