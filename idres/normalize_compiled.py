@@ -83,53 +83,59 @@ def _special(rule, w):  # type: ignore[no-untyped-def]
     return blank
 
 
+def _byte_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per rule and ASCII byte, whether the rule drops it (whitespace; for addresses
+    ``, . # / -`` too; for phones every non-digit), and each byte lower-cased."""
+    drop = np.zeros((4, 128), dtype=np.int64)
+    blank = [9, 10, 11, 12, 13, 32]
+    drop[_EMAIL, blank] = drop[_STRING, blank] = drop[_ADDRESS, blank] = 1
+    drop[_ADDRESS, [ord(c) for c in ",.#/-"]] = 1
+    drop[_PHONE] = 1
+    drop[_PHONE, ord("0") : ord("9") + 1] = 0
+    lower = np.arange(128, dtype=np.uint8)
+    lower[ord("A") : ord("Z") + 1] += 32
+    return drop, lower
+
+
+_DROP, _LOWER = _byte_tables()
+
+
 @nb.njit(cache=True, nogil=True, inline="always")
 def _byte(rule, base, pos, start, space, c):  # type: ignore[no-untyped-def]
     """Byte `c` (ASCII) under `rule`, written at `pos` when kept; the next position and whether
-    a word separator is pending (string and address rules: one space before the next byte)."""
-    if rule == _PHONE:
-        if 48 <= c <= 57:
-            store_u8(base + pos, c)
-            pos += 1
-        return pos, space
-    if 65 <= c <= 90:
-        c += 32
-    blank = c == 32 or 9 <= c <= 13
-    if rule == _EMAIL:
-        if not blank:
-            store_u8(base + pos, c)
-            pos += 1
-        return pos, space
-    if blank or (rule == _ADDRESS and (c == 35 or 44 <= c <= 47)):
-        return pos, pos > start
-    if space:
-        store_u8(base + pos, 32)
-        pos += 1
-    store_u8(base + pos, c)
-    return pos + 1, False
+    a word separator is pending (string and address rules: one space before the next byte).
+    Branch-free (word ends are too frequent to predict): the space and the byte are always
+    stored, and the position moves past those kept, so `out` needs 2 bytes of room past it."""
+    drop = _DROP[rule, c]
+    store_u8(base + pos, 32)
+    pos += space & (1 - drop)
+    store_u8(base + pos, _LOWER[c])
+    pos += 1 - drop
+    joins = np.int64(rule >= _STRING)  # the string and address rules
+    return pos, drop & joins & np.int64(pos > start)
 
 
 @nb.njit(cache=True, nogil=True)
-def _normalize(rule, info, buffers, out, ends, other):  # type: ignore[no-untyped-def]
+def _normalize(rule, info, buffers, out, pos, ends, other):  # type: ignore[no-untyped-def]
     """Normalized bytes of every row (its sources: the arrays of `info`) written one after the
-    other into `out`, each row's end in `ends`; a row with a non-ASCII byte is marked in `other`
-    and left empty. `out` holds at least the total length of the sources plus one byte a row
-    and 8 more. Eight bytes at a time where none is special (:func:`_special`), else byte by byte.
+    other into `out` from `pos` on, each row's end in `ends`; a row with a non-ASCII byte is
+    marked in `other` and left empty. Returns the position after the last row. `out` holds at
+    least the total length of the sources, one byte a row per source and 16 more. Eight bytes at a time
+    where none is special (:func:`_special`), else byte by byte.
     """
     base = out.ctypes.data
     at_buffers = buffers.ctypes.data
-    pos = 0
     for r in range(ends.size):
         start = pos
         plain = True
-        space = False  # a separator seen since the last byte written (string, address rules)
+        space = 0  # a separator seen since the last byte written (string, address rules)
         for s in range(info.shape[0]):
             held, at, length = value_at(
                 info[s, 0], info[s, 1], at_buffers + 8 * info[s, 3], r + info[s, 2]
             )
             if not held:
                 continue
-            space = pos > start  # parts are joined by one space
+            space = np.int64(pos > start)  # parts are joined by one space
             t = 0
             while t < length:
                 if t + 8 <= length:
@@ -141,7 +147,7 @@ def _normalize(rule, info, buffers, out, ends, other):  # type: ignore[no-untype
                         if space:
                             store_u8(base + pos, 32)
                             pos += 1
-                            space = False
+                            space = 0
                         if rule != _PHONE:
                             w |= _within(w, 65, 90) >> np.uint64(2)  # A-Z: add 32
                         store_u64(base + pos, w)
@@ -186,14 +192,23 @@ def normalized_rows(raw: pl.DataFrame, target: str, rule: int) -> tuple[np.ndarr
     from idres.normalize import normalize
 
     n = raw.height
-    arrays = [string_views(raw.get_column(c)) for c in raw.columns]
-    info, buffers = layout(arrays)
-    room = sum(a.nbytes for a in arrays) + n + 16  # views and data: more than the values' bytes
+    columns = raw.get_columns()
+    if len({tuple(c.chunk_lengths()) for c in columns}) > 1:  # chunks read a chunk at a time
+        columns = raw.rechunk().get_columns()
+    chunks = [c.get_chunks() for c in columns]
+    # Output: at most the input's bytes, a space between parts and 8 bytes of a last word.
+    room = sum(c.str.len_bytes().sum() or 0 for c in columns) + len(columns) * n + 16
     out = np.empty(room, dtype=np.uint8)
     ends = np.empty(n, dtype=np.int64)
     other = np.zeros(n, dtype=bool)
-    used = _normalize(rule, info, buffers, out, ends, other)
-    del arrays
+    used = lo = 0
+    for parts in zip(*chunks, strict=True):
+        arrays = [string_views(part) for part in parts]  # one chunk: shared, not copied
+        info, buffers = layout(arrays)
+        hi = lo + parts[0].len() if parts else n
+        used = _normalize(rule, info, buffers, out, used, ends[lo:hi], other[lo:hi])
+        lo = hi
+    del chunks
     starts = np.empty(n, dtype=np.int64)
     starts[0:1] = 0
     starts[1:] = ends[:-1]
