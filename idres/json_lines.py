@@ -27,7 +27,16 @@ import numpy as np
 import polars as pl
 
 from idres.merge import JSON_ESCAPES
-from idres.views import copy, layout, load_u8, load_u64, store_u8, string_views, value_at
+from idres.views import (
+    copy,
+    layout,
+    load_u8,
+    load_u64,
+    prefetch,
+    store_u8,
+    string_views,
+    value_at,
+)
 
 __all__ = ["LineProgram", "LineWriter"]
 
@@ -40,6 +49,8 @@ _STRING: Final = 4  # a String value, escaped and quoted
 _JSON: Final = 5  # a value that is JSON text already (left out when empty)
 _STRINGS: Final = 6  # a JSON array of the String values of a range of rows
 _MAX_DEPTH: Final = 32
+#: Rows ahead whose values are prefetched.
+_AHEAD: Final = 4
 
 
 _ONES: Final = np.uint64(0x0101010101010101)
@@ -122,7 +133,9 @@ def _quoted(base, pos, address, length):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True, nogil=True)
-def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out, ends, row, pos):  # type: ignore[no-untyped-def]
+def _lines(
+    kind, source, slot, own, literals, starts, info, buffers, index, keep, out, ends, row, pos
+):  # type: ignore[no-untyped-def]
     """Run the program (op k's literal is literal k; the last literal ends each line) for the
     kept rows from `row` on, writing from `pos` in `out` and each row's end in `ends` (a row not
     kept ends where the previous one did). Returns the row it stopped at (where `out` ran out of
@@ -139,6 +152,16 @@ def _lines(kind, source, slot, literals, starts, info, buffers, index, keep, out
     pending = np.full(_MAX_DEPTH, -1, np.int64)  # an object's op while not written yet
     room = 2 * (starts[-1] + kind.size) + 8  # every literal, brace and comma of a line, twice
     for r in range(row, keep.size):
+        # The out-of-line values of a line a few rows on, fetched while this one is written:
+        # rows point into their columns' data in no useful order (a cache miss each).
+        ahead = r + _AHEAD
+        if ahead < keep.size:
+            for s in own:
+                held, address, length = value_at(
+                    info[s, 0], info[s, 1], buffers_at + 8 * info[s, 3], ahead + info[s, 2]
+                )
+                if held and length > 12:
+                    prefetch(address)
         if not keep[r]:
             ends[r] = pos
             continue
@@ -314,6 +337,9 @@ class LineWriter:
         self._literals = np.frombuffer(b"".join(texts) + b"null", dtype=np.uint8)
         self._out = np.empty(1 << 20, dtype=np.uint8)
         self.sources = 1 + max((op[2] for op in ops), default=-1)
+        # Columns read at the line's own row (their values are prefetched a few rows ahead).
+        own = {source for kind, _, source, slot in ops if kind >= _STRING and slot < 0}
+        self._own = np.array(sorted(own), dtype=np.int64)
         # The reads to check against the call's columns and index (the compiled pass does not
         # check bounds): kind, column, index row (-1: the line's own row).
         self._reads = [(kind, source, slot) for kind, _, source, slot in ops if kind >= _STRING]
@@ -345,6 +371,7 @@ class LineWriter:
                 self._kind,
                 self._source,
                 self._slot,
+                self._own,
                 self._literals,
                 self._starts,
                 info,

@@ -24,6 +24,7 @@ __all__ = [
     "layout",
     "load_u8",
     "load_u64",
+    "prefetch",
     "store_u8",
     "string_views",
     "value_at",
@@ -90,6 +91,23 @@ def store_u32(typingctx, address, value):  # type: ignore[no-untyped-def]
 @intrinsic
 def store_u64(typingctx, address, value):  # type: ignore[no-untyped-def]
     return types.void(types.int64, types.uint64), _store(64)
+
+
+@intrinsic
+def prefetch(typingctx, address):  # type: ignore[no-untyped-def]
+    """Ask for the cache line at `address` to be loaded (LLVM's prefetch: for reading, kept in
+    every cache level); never faults, whatever the address."""
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i32 = ir.IntType(32)
+        byte = ir.IntType(8).as_pointer()
+        kind = ir.FunctionType(ir.VoidType(), [byte, i32, i32, i32])
+        function = cgutils.get_or_insert_function(builder.module, kind, "llvm.prefetch.p0")
+        read, keep, data = (ir.Constant(i32, v) for v in (0, 3, 1))
+        builder.call(function, [builder.inttoptr(args[0], byte), read, keep, data])
+        return context.get_dummy_value()
+
+    return types.void(types.int64), codegen
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

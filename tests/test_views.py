@@ -82,3 +82,20 @@ def test_slices_chunks_and_other_types() -> None:
     numbers = pl.Series([1, None, 3])
     assert holds_text(numbers).tolist() == [True, False, True]
     assert holds_text(pl.Series([], dtype=pl.String)).dtype == np.bool_
+
+
+def test_prefetch_never_faults() -> None:
+    """Prefetching is a hint: null, unmapped and past-the-end addresses are all fine."""
+    import numba as nb
+
+    from idres.views import prefetch
+
+    @nb.njit
+    def ask(addresses):  # type: ignore[no-untyped-def]
+        for a in addresses:
+            prefetch(a)
+        return addresses.size
+
+    data = np.zeros(8, dtype=np.uint8)
+    addresses = np.array([0, 1, data.ctypes.data, data.ctypes.data + (1 << 40), -4096], np.int64)
+    assert ask(addresses) == 5
