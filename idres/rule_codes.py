@@ -11,14 +11,12 @@ first, :func:`idres.normalize.normalize` runs on one row per distinct raw value,
 the code of its raw value's normalized value. Names, cities, postal codes and birth dates repeat a
 lot, so this normalizes a small fraction of the rows; nothing per row is a string operation.
 
-Grouping equal values: each value gets a fingerprint from two independently seeded 64-bit hashes;
-values are ordered by the high bits of the first (one sort of plain integers, positions packed into
-the low bits) and each run of equal high bits is checked against the second hash, so distinct values
-that share the sorted bits are detected and ordered on both whole hashes. A fingerprint thus keeps at
-least 96 bits (the low bits of the first hash hold positions, at most 32). Two different values
-sharing all of them is the remaining, accepted risk [choice]: about 1e-15 at 10M distinct values,
-far below the chance of a hardware memory error in the same run. Codes follow hash order, so
-nothing written out may depend on them (:mod:`idres.rules` orders by rows and text only).
+Grouping equal values: each value gets a fingerprint of two independently seeded 64-bit hashes, and
+one compiled pass over a hash table gives every distinct fingerprint a code (:func:`group_equal`).
+Two different values sharing all 128 bits is the remaining, accepted risk [choice]: about 1e-25 at
+10M distinct values, far below the chance of a hardware memory error in the same run. Codes are
+numbered in order of first appearance, which depends on the row order; nothing written out depends
+on them (:mod:`idres.rules` orders by rows and text only).
 """
 
 from __future__ import annotations
@@ -27,11 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+import numba as nb
 import numpy as np
 import polars as pl
 
 from idres import schema
 from idres.graph import first_seen
+from idres.views import prefetch
 
 _SEED1: Final = 0x1D5E5
 _SEED2: Final = 0x5EED
@@ -71,56 +71,72 @@ class CodedAttribute:
         return out
 
 
-def _order(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions sorted by fingerprint, and the run-start flags of equal fingerprints.
+#: Empty slot of the table :func:`group_equal` fills.
+_EMPTY: Final = np.uint32(0xFFFFFFFF)
+#: Values looked up ahead of the current one (their slots prefetched).
+_AHEAD: Final = 16
 
-    The positions ride in the low bits of the first hash, so one sort of plain integers orders
-    them (several times faster than an argsort). Within a run of equal high bits the second hash
-    must agree too; a run where it does not (distinct values sharing the high bits: rare) is
-    re-sorted on both whole hashes.
-    """
-    m = h1.size
-    bits = max(int(m - 1).bit_length(), 1)
-    mask = np.uint64((1 << bits) - 1)
-    key = h1 & ~mask
-    key |= np.arange(m, dtype=np.uint64)
-    ordered = pl.Series(key).sort().to_numpy()
-    del key
-    order = (ordered & mask).view(np.int64)  # positions < 2**32: the same bits as int64
-    s2 = h2[order]
-    new = np.ones(m, dtype=bool)
-    np.greater(ordered[1:] ^ ordered[:-1], mask, out=new[1:])  # the high bits differ
-    del ordered
-    bad = np.zeros(m, dtype=bool)
-    bad[1:] = ~new[1:] & (s2[1:] != s2[:-1])
-    if bad.any():  # distinct values sharing the high bits: order those runs on both hashes
-        run = np.cumsum(new, dtype=np.int64) - 1
-        bad_run = np.zeros(int(run[-1]) + 1, dtype=bool)
-        bad_run[run[bad]] = True
-        pos = np.flatnonzero(bad_run[run])
-        sub = order[pos]
-        sub = sub[np.lexsort((sub, h2[sub], h1[sub]))]
-        order[pos] = sub
-        a, b = h1[sub], h2[sub]
-        first = new[pos]  # each bad run starts a new value; inside, where a hash changes
-        first[1:] |= (a[1:] != a[:-1]) | (b[1:] != b[:-1])
-        new[pos] = first
-    return order, new
+
+@nb.njit(cache=True, nogil=True)
+def _table_codes(h1, h2, table, slots, code, first):  # type: ignore[no-untyped-def]
+    """Fill `code` (and `first`, one position per code) by open addressing: `table` holds each
+    code's fingerprint, `slots` its code (:data:`_EMPTY`: free), looked up from the first hash's
+    low bits with linear probing. Returns the number of codes."""
+    mask = np.uint64(slots.size - 1)
+    at_table = table.ctypes.data
+    at_slots = slots.ctypes.data
+    size = 0
+    n = h1.size
+    for i in range(n):
+        if i + _AHEAD < n:  # the slot a later value starts at: a cache miss, asked for early
+            ahead = np.int64(h1[i + _AHEAD] & mask)
+            prefetch(at_slots + 4 * ahead)
+            prefetch(at_table + 16 * ahead)
+        a = h1[i]
+        b = h2[i]
+        s = a & mask
+        while True:
+            c = slots[s]
+            if c == _EMPTY:
+                table[s, 0] = a
+                table[s, 1] = b
+                slots[s] = size
+                code[i] = size
+                first[size] = i
+                size += 1
+                break
+            if table[s, 0] == a and table[s, 1] == b:
+                code[i] = c
+                break
+            s = (s + np.uint64(1)) & mask
+    return size
 
 
 def group_equal(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dense codes of fingerprints (equal fingerprint, equal code) and one position per code.
+    """Dense codes of fingerprints (equal fingerprint, equal code), numbered in order of first
+    appearance, and the position of each code's first appearance.
+
+    One compiled pass over a hash table of at most 75 % load (2.5 times faster than sorting the
+    fingerprints, which this replaced: 8M values, 6M distinct, 0.13 s against 0.41 s, 0.53 CPU s).
 
     >>> code, first = group_equal(np.array([7, 3, 7], np.uint64), np.array([1, 2, 1], np.uint64))
-    >>> code[0] == code[2] != code[1], sorted(first.tolist())
-    (np.True_, [0, 1])
+    >>> code.tolist(), first.tolist()
+    ([0, 1, 0], [0, 1])
     """
-    order, new = _order(h1, h2)
-    code = np.empty(order.size, dtype=np.uint32)
-    rank = np.cumsum(new, dtype=np.uint32)
-    rank -= np.uint32(1)
-    code[order] = rank
-    return code, order[new]
+    n = h1.size
+    slots = np.full(1 << max(int(n / 0.75).bit_length(), 4), _EMPTY, dtype=np.uint32)
+    table = np.empty((slots.size, 2), dtype=np.uint64)
+    code = np.empty(n, dtype=np.uint32)
+    first = np.empty(n, dtype=np.int64)
+    size = _table_codes(
+        np.ascontiguousarray(h1, dtype=np.uint64),
+        np.ascontiguousarray(h2, dtype=np.uint64),
+        table,
+        slots,
+        code,
+        first,
+    )
+    return code, first[:size].copy()
 
 
 def _raw_groups(
