@@ -26,6 +26,7 @@ import polars as pl
 from idres import graph, schema
 from idres.allocator import heap_kept
 from idres.ids import group_ids
+from idres.level_union import level_components
 from idres.rules import (
     DEFAULT_LOW_CARDINALITY_LIMIT,
     ROW,
@@ -101,8 +102,7 @@ def merge_labels(
     ...              max_merging_level=1).tolist()
     [0, 0, 2, 3]
     """
-    keep = level <= max_merging_level
-    return graph.components(n, a[keep], b[keep])
+    return level_components(n, a, b, level, upto=max_merging_level)[0]
 
 
 def assign_groups(
@@ -125,15 +125,12 @@ def assign_groups(
     ...               max_merging_level=1).rows()
     [(0, 0, 2, 0), (1, 0, 2, 0), (2, 0, 2, None)]
     """
-    fa, fb, fw = graph.spanning_forest(n, a, b, level)
-    labels = graph.components(n, fa, fb)
+    labels, group_level = level_components(n, a, b, level)
     sizes = graph.component_sizes(labels)
-    group_level = graph.group_max(labels, fa, fw)
     if max_merging_level is None:
         merged = np.arange(n), np.ones(n, dtype=np.int64)
     elif merged is None:
-        # The forest's links of level <= L join what all links of level <= L join.
-        own = merge_labels(n, fa, fb, fw, max_merging_level=max_merging_level)
+        own = merge_labels(n, a, b, level, max_merging_level=max_merging_level)
         merged = own, graph.component_sizes(own)
     merge_group, merge_size = merged
     rows = np.flatnonzero(sizes >= 2)
