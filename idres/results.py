@@ -170,8 +170,15 @@ def write_rule_based(result: RuleBasedResult, folder: Path) -> None:
                 # Beside the text, in a thread of its own: pyarrow's writer took 4.5 CPU s for
                 # the merged profiles of a 10M preview where Polars' took 6.8 (on two threads).
                 merged = merge.merged.to_arrow(compat_level=pl.CompatLevel.newest())
+                # Statistics (min / max per row group) for ProfileId only, the column a reader
+                # filters on: those of the 70 others took 1.1 of the writer's 5.0 CPU s at 10M.
                 parquet = in_background(
-                    lambda: pq.write_table(merged, out, compression=PARQUET_COMPRESSION),
+                    lambda: pq.write_table(
+                        merged,
+                        out,
+                        compression=PARQUET_COMPRESSION,
+                        write_statistics=[schema.PROFILE_ID],
+                    ),
                     name="idres-merged-parquet",
                 )
                 try:  # one pass writes both text files, chunk by chunk
