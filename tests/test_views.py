@@ -99,3 +99,19 @@ def test_prefetch_never_faults() -> None:
     data = np.zeros(8, dtype=np.uint8)
     addresses = np.array([0, 1, data.ctypes.data, data.ctypes.data + (1 << 40), -4096], np.int64)
     assert ask(addresses) == 5
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 20), st.none() | st.sampled_from(["x", " ", "\xa0y", "é"])),
+        max_size=12,
+    ),
+    st.integers(0, 9),
+)
+def test_runs_of_nulls_at_any_offset(runs: list[tuple[int, str | None]], start: int) -> None:
+    """Whole bytes of nulls are skipped eight rows at a time: runs of every length, read from
+    every offset of a slice, agree with Polars."""
+    values = [v for count, v in runs for _ in range(count)]
+    series = pl.Series(values, dtype=pl.String).slice(start)
+    assert holds_text(series).tolist() == _expected(series)
