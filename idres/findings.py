@@ -33,17 +33,25 @@ TOP_KEYS_PER_GROUP = 5
 TOP_HUBS = 25
 
 
+def _key_number() -> pl.Expr:
+    """One integer per key group: its RuleLevel and KeyId packed."""
+    return pl.col("RuleLevel").cast(pl.Int64) * (1 << 32) + pl.col("KeyId").cast(pl.Int64)
+
+
 def _key_groups(keys: pl.DataFrame, links: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
     """Each key group of `keys` with the MatchId of the match group it lies in.
 
     Called on the few keys a summary shows, so the joins stay small.
     """
+    # Filters on one integer per key group (is_in over a small set): a semi-join on the two
+    # columns hashed every one of millions of links, twice per summary (1.5 s at 10M).
+    wanted = keys.select(_key_number().alias("k")).to_series().unique().implode()
     anchors = (
-        links.join(keys.select("RuleLevel", "KeyId"), on=["RuleLevel", "KeyId"], how="semi")
+        links.filter(_key_number().is_in(wanted))
         .select("RuleLevel", "KeyId", "ProfileIdA")
         .unique(["RuleLevel", "KeyId"])
     )
-    members = groups.join(anchors.select(ProfileId="ProfileIdA"), on="ProfileId", how="semi")
+    members = groups.filter(pl.col("ProfileId").is_in(anchors.get_column("ProfileIdA").implode()))
     return keys.join(anchors, on=["RuleLevel", "KeyId"], how="left").join(
         members.select("ProfileId", "MatchId"),
         left_on="ProfileIdA",
@@ -92,9 +100,8 @@ def rule_based_summary(
         wanted = pl.Series(match_ids, dtype=pl.String).implode()
         anchors = groups.filter(pl.col("MatchId").is_in(wanted)).get_column("ProfileId")
         chosen = links.filter(pl.col("ProfileIdA").is_in(anchors.implode()))
-        keyed = _key_groups(
-            keys.join(chosen, on=["RuleLevel", "KeyId"], how="semi"), chosen, groups
-        )
+        numbers = chosen.select(_key_number()).to_series().unique().implode()
+        keyed = _key_groups(keys.filter(_key_number().is_in(numbers)), chosen, groups)
         top = (
             keyed.filter(pl.col("MatchId").is_in(wanted))
             .sort(["Profiles", "RuleLevel", "KeyId"], descending=[True, False, False])
