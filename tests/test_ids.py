@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from idres import ids
 from idres.ids import group_ids, match_id, md5_hex
 
 
@@ -27,8 +26,7 @@ def _slices(messages: list[bytes]) -> tuple[bytes, np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize(
     "length",
-    # the padding's edges: one block holds up to 55 bytes, two up to 119; 1100 bytes takes the
-    # hashlib path (over 16 blocks)
+    # the padding's edges: one block holds up to 55 bytes, two up to 119; and a long message
     [0, 1, 55, 56, 63, 64, 119, 120, 1015, 1016, 1100],
 )
 def test_md5_of_every_padding_edge(length: int) -> None:
@@ -43,8 +41,7 @@ def test_md5_is_hashlibs(messages: list[bytes]) -> None:
     assert md5_hex(*_slices(messages)).to_list() == _hashlib(messages)
 
 
-def test_md5_of_overlapping_slices_and_small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ids, "_CHUNK_BYTES", 128)  # several chunks per block count
+def test_md5_of_overlapping_slices() -> None:
     data = bytes(range(200))
     starts = np.array([0, 5, 5, 100, 199])
     ends = np.array([200, 70, 5, 180, 200])
