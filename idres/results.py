@@ -93,11 +93,27 @@ def _by_match_id(groups: pl.DataFrame) -> pl.DataFrame:
     keeps each group's ProfileIds in order; a check that MatchIds came out sorted falls back to
     sorting the strings (3x slower at 10M).
     """
+    from idres.rule_codes import fingerprint_codes
+
     if not groups.get_column("ProfileId").is_sorted():
         groups = groups.sort("ProfileId")
     table = groups.select("MatchId", "ProfileId", "RuleLevel")
-    prefix = pl.col("MatchId").str.slice(0, 15).str.to_integer(base=16, strict=False)
-    ordered = table.sort(prefix, maintain_order=True, nulls_last=True)
+    if table.height >= 1 << 32:  # rows would not fit the packed sort below
+        return table.sort("MatchId", "ProfileId")
+    # Equal MatchIds share a code; the groups (not the rows) are ranked by prefix, and the rows
+    # put in rank order by one sort of (rank, row) packed integers, which keeps ProfileId order.
+    code, first = fingerprint_codes(table.get_column("MatchId"))
+    prefix = (
+        table.get_column("MatchId")
+        .gather(first)
+        .str.slice(0, 15)
+        .str.to_integer(base=16, strict=False)
+    )
+    rank = np.empty(first.size, dtype=np.uint64)
+    rank[prefix.arg_sort(nulls_last=True).to_numpy()] = np.arange(first.size, dtype=np.uint64)
+    packed = (rank[code] << np.uint64(32)) | np.arange(table.height, dtype=np.uint64)
+    order = pl.Series(packed).sort().to_numpy() & np.uint64(0xFFFFFFFF)
+    ordered = table[order.astype(np.int64)]
     if not ordered.get_column("MatchId").is_sorted():
         ordered = table.sort("MatchId", "ProfileId")
     return ordered

@@ -139,6 +139,20 @@ def group_equal(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return code, first[:size].copy()
 
 
+def fingerprint_codes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group_equal` of the fingerprints of `values`: equal values (nulls alike) share a
+    code, numbered in order of first appearance; and each code's first position.
+
+    >>> code, first = fingerprint_codes(pl.Series(["b", "a", "b", None]))
+    >>> code.tolist(), first.tolist()
+    ([0, 1, 0, 2], [0, 1, 3])
+    """
+    hashed = values.to_frame("v").select(
+        pl.col("v").hash(_SEED1).alias("a"), pl.col("v").hash(_SEED2).alias("b")
+    )
+    return group_equal(hashed.get_column("a").to_numpy(), hashed.get_column("b").to_numpy())
+
+
 def _raw_groups(
     frame: pl.DataFrame, sources: list[str], *, few: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
