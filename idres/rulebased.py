@@ -223,7 +223,9 @@ def run_rule_based(
     opts = options or RuleBasedOptions()
     lazy = profiles.lazy()
     names = lazy.collect_schema().names()
-    ids = lazy.select(schema.PROFILE_ID).collect().get_column(schema.PROFILE_ID)
+    # One chunk: ids are gathered by row several times (links, groups, dead letters), and a
+    # gather from a scan's row-group chunks took 0.45 s for 5.6M rows at 10M, 0.06 s from one.
+    ids = lazy.select(schema.PROFILE_ID).collect().get_column(schema.PROFILE_ID).rechunk()
     by_id, file_rows = lazy, None
     if not ids.is_sorted():  # row index = rank of ProfileId
         by_id = lazy.sort(schema.PROFILE_ID)
