@@ -59,6 +59,7 @@ def compiled_rule(target: str, mode: str = "standard") -> int | None:
     if kind in schema.ADDRESS_TYPES and mode == "standard":
         return _ADDRESS
     return None
+    return None
 
 
 _ONES: Final = np.uint64(0x0101010101010101)
@@ -221,6 +222,7 @@ def normalized_rows(raw: pl.DataFrame, target: str, rule: int) -> tuple[np.ndarr
         ),
     )
     if other.any():  # rows with other than ASCII: Polars' rules, then back in row order
+        # (the standard mode: the only one a compiled rule stands for where modes differ)
         column = schema.norm(target)
         slow = normalize(raw.filter(pl.Series(other)), columns=[target]).get_column(column)
         slow_rows = np.flatnonzero(other)[slow.is_not_null().to_numpy()]
