@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
 
 from idres.errors import Problem, ProfileError, did_you_mean
 from idres.profile_canonical import Names
@@ -215,15 +216,47 @@ def _diagnose_csv(data: bytes, report: Report, polars_message: str) -> None:
         report.add("", f"cannot read as CSV ({polars_message})")
 
 
+def _all_null_columns(path: Path) -> list[str]:
+    """Top-level, non-nested columns that every row group's statistics say are null in every row.
+
+    Exports often hold whole columns that are empty (Address3, County, a sub-type nobody uses:
+    16 of 64 in the scale run's file). A scan that reads them still builds a null value per row,
+    16 bytes each for text; they are better a literal null. A column without statistics is kept.
+    """
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except (pa.ArrowException, OSError):  # Polars reads what pyarrow does not: no shortcut
+        return []
+    flat = {f.name for f in meta.schema.to_arrow_schema() if not pa.types.is_nested(f.type)}
+    out = []
+    for j in range(meta.num_columns):
+        name = meta.schema.column(j).path
+        if name not in flat or meta.num_row_groups == 0:
+            continue
+        stats = [meta.row_group(i).column(j).statistics for i in range(meta.num_row_groups)]
+        if all(
+            s is not None and s.has_null_count and s.null_count == meta.row_group(i).num_rows
+            for i, s in enumerate(stats)
+        ):
+            out.append(name)
+    return out
+
+
 def read_parquet(path: Path, *, lazy: bool) -> RawTable:
-    """A Parquet file, scanned lazily (`lazy`) or loaded."""
+    """A Parquet file, scanned lazily (`lazy`) or loaded. Columns that are null in every row
+    (by the file's statistics) are not read: they become literal nulls of their type."""
     file = str(path)
     problem = _file_problem(path)
     if problem:
         raise ProfileError(problem)
     try:
         frame = pl.scan_parquet(path)
-        frame.collect_schema()
+        types = frame.collect_schema()
+        empty = [c for c in _all_null_columns(path) if c in types]
+        if empty:
+            frame = frame.with_columns(pl.lit(None, dtype=types[c]).alias(c) for c in empty)
         if not lazy:
             frame = frame.collect().lazy()
     except (*PARSE_ERRORS, OSError) as exc:

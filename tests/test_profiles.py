@@ -702,3 +702,33 @@ def test_nested_struct_expr_keeps_nulls() -> None:
 def test_wildcard_column_name_is_refused() -> None:
     with pytest.raises(ProfileError, match="not supported"):
         canonicalize(pl.DataFrame({"ProfileId": ["a"], "*": ["x"]}))
+
+
+def test_columns_null_in_every_row_are_not_read_yet_come_out_the_same(tmp_path: Path) -> None:
+    """A Parquet column whose statistics say it is null in every row of every row group becomes
+    a literal null (not read); one with a value in any row group, or a nested one, is read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from idres.profile_formats import _all_null_columns
+
+    n = 10
+    table = pa.table(
+        {
+            "ProfileId": [f"p{i}" for i in range(n)],
+            "Address.County": pa.array([None] * n, pa.string()),
+            "MiddleName": [None] * (n - 1) + ["Ann"],  # a value in the last row group only
+            "Attributes.Score": pa.array([None] * n, pa.int64()),
+            "ShippingAddress": pa.array([None] * n, pa.struct([("City", pa.string())])),
+        }
+    )
+    path = tmp_path / "p.parquet"
+    pq.write_table(table, path, row_group_size=3)
+    assert _all_null_columns(path) == ["Address.County", "Attributes.Score"]
+    scanned = scan_profiles(path).collect()
+    assert_frame_equal(scanned, read_profiles(path))
+    assert scanned.get_column("MiddleName").to_list()[-1] == "Ann"
+    no_stats = tmp_path / "no-stats.parquet"
+    pq.write_table(table, no_stats, write_statistics=False)
+    assert _all_null_columns(no_stats) == []
+    assert_frame_equal(scan_profiles(no_stats).collect(), scanned)
