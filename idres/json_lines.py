@@ -28,6 +28,8 @@ import polars as pl
 
 from idres.merge import JSON_ESCAPES
 from idres.views import (
+    HIGH,
+    ONES,
     copy,
     layout,
     load_u8,
@@ -53,8 +55,6 @@ _MAX_DEPTH: Final = 32
 _AHEAD: Final = 4
 
 
-_ONES: Final = np.uint64(0x0101010101010101)
-_HIGH: Final = np.uint64(0x8080808080808080)
 _BELOW_SPACE: Final = np.uint64(0x2020202020202020)
 _QUOTES: Final = np.uint64(0x2222222222222222)
 _BACKSLASHES: Final = np.uint64(0x5C5C5C5C5C5C5C5C)
@@ -66,8 +66,8 @@ def _plain_word(x):  # type: ignore[no-untyped-def]
     the exact tests "a byte below n" and "a zero byte" on whole words."""
     q = x ^ _QUOTES
     b = x ^ _BACKSLASHES
-    bad = ((x - _BELOW_SPACE) & ~x) | ((q - _ONES) & ~q) | ((b - _ONES) & ~b)
-    return (bad & _HIGH) == 0
+    bad = ((x - _BELOW_SPACE) & ~x) | ((q - ONES) & ~q) | ((b - ONES) & ~b)
+    return (bad & HIGH) == 0
 
 
 @nb.njit(cache=True, nogil=True, inline="always")

@@ -27,7 +27,17 @@ import polars as pl
 import pyarrow as pa
 
 from idres import schema
-from idres.views import layout, load_u8, load_u64, store_u8, store_u64, string_views, value_at
+from idres.views import (
+    HIGH,
+    ONES,
+    layout,
+    load_u8,
+    load_u64,
+    store_u8,
+    store_u64,
+    string_views,
+    value_at,
+)
 
 __all__ = ["compiled_rule", "normalized_rows"]
 
@@ -59,17 +69,12 @@ def compiled_rule(target: str, mode: str = "standard") -> int | None:
     if kind in schema.ADDRESS_TYPES and mode == "standard":
         return _ADDRESS
     return None
-    return None
-
-
-_ONES: Final = np.uint64(0x0101010101010101)
-_HIGH: Final = np.uint64(0x8080808080808080)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _within(w, lo, hi):  # type: ignore[no-untyped-def]
     """The high bit of each byte of `w` (all below 128) that lies in ``lo..hi``."""
-    return (w + _ONES * np.uint64(128 - lo)) & ~(w + _ONES * np.uint64(127 - hi)) & _HIGH
+    return (w + ONES * np.uint64(128 - lo)) & ~(w + ONES * np.uint64(127 - hi)) & HIGH
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
@@ -77,7 +82,7 @@ def _special(rule, w):  # type: ignore[no-untyped-def]
     """The high bit of each byte of `w` (all below 128) that the rule does not just copy
     (lower-cased): whitespace, address punctuation, a phone's non-digits."""
     if rule == _PHONE:
-        return ~_within(w, 48, 57) & _HIGH
+        return ~_within(w, 48, 57) & HIGH
     blank = _within(w, 9, 13) | _within(w, 32, 32)
     if rule == _ADDRESS:
         blank |= _within(w, 44, 47) | _within(w, 35, 35)  # , - . /  and  #
@@ -141,7 +146,7 @@ def _normalize(rule, info, buffers, out, pos, ends, other):  # type: ignore[no-u
             while t < length:
                 if t + 8 <= length:
                     w = load_u64(at + t)
-                    if w & _HIGH:
+                    if w & HIGH:
                         plain = False
                         break
                     if not _special(rule, w):

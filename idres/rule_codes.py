@@ -139,6 +139,11 @@ def group_equal(h1: np.ndarray, h2: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return code, first[:size].copy()
 
 
+def _fingerprint(value: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The two seeded 64-bit hashes that fingerprint `value`, as columns ``a`` and ``b``."""
+    return value.hash(_SEED1).alias("a"), value.hash(_SEED2).alias("b")
+
+
 def fingerprint_codes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """:func:`group_equal` of the fingerprints of `values`: equal values (nulls alike) share a
     code, numbered in order of first appearance; and each code's first position.
@@ -147,9 +152,7 @@ def fingerprint_codes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     >>> code.tolist(), first.tolist()
     ([0, 1, 0, 2], [0, 1, 3])
     """
-    hashed = values.to_frame("v").select(
-        pl.col("v").hash(_SEED1).alias("a"), pl.col("v").hash(_SEED2).alias("b")
-    )
+    hashed = values.to_frame("v").select(*_fingerprint(pl.col("v")))
     return group_equal(hashed.get_column("a").to_numpy(), hashed.get_column("b").to_numpy())
 
 
@@ -174,9 +177,7 @@ def _raw_groups(
         return rows.astype(np.uint32), code, chosen
     value = pl.col(sources[0]) if len(sources) == 1 else pl.struct(sources)
     present = pl.any_horizontal(pl.col(s).is_not_null() for s in sources)
-    hashed = frame.select(
-        present.alias("p"), value.hash(_SEED1).alias("a"), value.hash(_SEED2).alias("b")
-    )
+    hashed = frame.select(present.alias("p"), *_fingerprint(value))
     rows = np.flatnonzero(hashed.get_column("p").to_numpy())
     h1 = hashed.get_column("a").to_numpy()[rows]
     h2 = hashed.get_column("b").to_numpy()[rows]
@@ -245,14 +246,11 @@ def code_attribute(
         texts.append(normalize(distinct, mode=mode, columns=[target]).get_column(column))  # type: ignore[arg-type]
         per_column.append((column, rows, raw))
     # One code space over the normalized texts of every column's distinct raw values.
-    hashes = [
-        t.to_frame("v").select(pl.col("v").hash(_SEED1).alias("a"), pl.col("v").hash(_SEED2))
-        for t in texts
-    ]
+    hashes = [t.to_frame("v").select(*_fingerprint(pl.col("v"))) for t in texts]
     known = [np.flatnonzero(t.is_not_null().to_numpy()) for t in texts]
     code, first = group_equal(
         _concat([h.get_column("a").to_numpy()[k] for h, k in zip(hashes, known, strict=True)]),
-        _concat([h.get_column("v").to_numpy()[k] for h, k in zip(hashes, known, strict=True)]),
+        _concat([h.get_column("b").to_numpy()[k] for h, k in zip(hashes, known, strict=True)]),
     )
     size = int(first.size)
     first_part, first_index = _locate(first, [k.size for k in known], known)

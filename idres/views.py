@@ -19,6 +19,8 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 __all__ = [
+    "HIGH",
+    "ONES",
     "copy",
     "holds_text",
     "layout",
@@ -29,6 +31,11 @@ __all__ = [
     "string_views",
     "value_at",
 ]
+
+
+#: Eight bytes of 0x01, and of 0x80: the masks of the word-at-a-time byte tests of compiled passes.
+ONES = np.uint64(0x0101010101010101)
+HIGH = np.uint64(0x8080808080808080)
 
 
 @intrinsic
